@@ -1,0 +1,84 @@
+"""Shared fixtures: demo accounts per role and a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def role_user(django_user_model):
+    """Factory: a user holding the given roles (password 'pw')."""
+    from webapp.core.services import user_create_with_roles
+
+    def make(username: str, *roles: str):
+        return user_create_with_roles(username=username, password="pw", roles=tuple(roles))
+
+    return make
+
+
+def _database_url_for_worker() -> str:
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or "postgres"
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A separate `celery worker` process on the test database and the test broker.
+
+    Tests that use it must commit their rows (`transactional_db`) so the worker can see them.
+    """
+    from webapp.celery import app
+    from webapp.core.worker import clear_stale_broadcasts, worker_command
+
+    with django_db_blocker.unblock():
+        database_url = _database_url_for_worker()
+    clear_stale_broadcasts()
+    app.control.purge()
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "RADSYNTH_ENV": "test",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": app.conf.broker_url,
+        "OMP_NUM_THREADS": "1",
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(worker_command(name=name), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    hostname = name.replace("%h", os.uname().nodename)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-4000:]}")
+            replies = app.control.ping(destination=[hostname], timeout=1.0) or []
+            if replies:
+                break
+        else:
+            raise RuntimeError(f"worker did not answer in 90 s:\n{log_path.read_text()[-4000:]}")
+        yield {"process": proc, "hostname": hostname, "log": log_path, "database_url": database_url}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print(f"worker log: {log_path}", file=sys.stderr)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TuringTestConfig(AppConfig):
+    name = "turing_test"
+    verbose_name = "Visual Turing Tests"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DicomConfig(AppConfig):
+    name = "webapp.dicom"
+    label = "dicom"

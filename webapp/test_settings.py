@@ -1,0 +1,22 @@
+"""Settings for the test suite: real PostgreSQL and Redis when they are reachable.
+
+Locally a missing server falls back to the embedded defaults (SQLite, filesystem broker) with a
+note; in CI (CI=true) a missing server is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+
+from webapp.testing_services import choose_test_services
+
+os.environ.update(choose_test_services())
+os.environ.setdefault("RADSYNTH_ENV", "test")
+
+from webapp.settings import *  # noqa: E402,F403
+from webapp.settings import DATABASES, VAR_DIR  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so worker processes started by tests see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-radsynth.sqlite3")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
