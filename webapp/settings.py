@@ -205,7 +205,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -225,3 +225,8 @@ SPECTACULAR_SETTINGS.update(
         "REDOC_DIST": "SIDECAR",
     }
 )
+
+CELERY_BEAT_SCHEDULE = {
+    # A job whose worker was killed (SIGKILL loses the message even with acks_late) is found here.
+    "recover-stuck-generation-jobs": {"task": "jobs.recover_stuck", "schedule": 60.0},
+}

@@ -11,6 +11,7 @@ from webapp.core.api import MeApi
 
 api_patterns = [
     path("me/", MeApi.as_view(), name="me"),
+    path("jobs/", include("webapp.jobs.api_urls")),
     path("token/", obtain_auth_token, name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path("jobs/", include("webapp.jobs.urls")),
 ]
 
 handler400 = "webapp.core.views.bad_request"
