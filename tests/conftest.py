@@ -39,7 +39,31 @@ def _database_url_for_worker() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def untrained_weights_dir(tmp_path_factory):
+    """Random-initialised weights for the demo preset: real networks, real files, meaningless output.
+
+    The job system's plumbing is tested with these so those tests do not depend on training; the
+    shipped trained weights have tests of their own.
+    """
+    import torch
+
+    from generation.networks import build_autoencoder, build_unet
+    from generation.registry import load_preset
+    from generation.weights_io import save_weights
+
+    preset = load_preset("demo")
+    root = tmp_path_factory.mktemp("weights")
+    target = root / "demo"
+    target.mkdir()
+    torch.manual_seed(0)
+    dims = preset.spatial_dims
+    save_weights(build_autoencoder(preset.section("autoencoder"), dims), target / preset.data["files"]["autoencoder"])
+    save_weights(build_unet(preset.section("unet"), dims), target / preset.data["files"]["unet"])
+    return root
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, untrained_weights_dir):
     """A separate `celery worker` process on the test database and the test broker.
 
     Tests that use it must commit their rows (`transactional_db`) so the worker can see them.
@@ -60,6 +84,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": app.conf.broker_url,
         "OMP_NUM_THREADS": "1",
+        "RADSYNTH_WEIGHTS_DIR": str(untrained_weights_dir),
     }
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(worker_command(name=name), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

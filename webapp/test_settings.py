@@ -7,11 +7,14 @@ note; in CI (CI=true) a missing server is an error, never a silent skip.
 from __future__ import annotations
 
 import os
+import tempfile
 
 from webapp.testing_services import choose_test_services
 
 os.environ.update(choose_test_services())
 os.environ.setdefault("RADSYNTH_ENV", "test")
+# Test outputs go to a throw-away folder; worker processes inherit it through the environment.
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="radsynth-test-media-"))
 
 from webapp.settings import *  # noqa: E402,F403
 from webapp.settings import DATABASES, VAR_DIR  # noqa: E402
