@@ -32,11 +32,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from generation.result import GeneratedSample, GenerationResult
+    from generation.result import GeneratedCXRSample, GeneratedSample, GenerationResult
 
 __all__ = [
     "WEIGHTS_ENV_VAR",
     "Cancelled",
+    "GeneratedCXRSample",
     "GeneratedSample",
     "GenerationError",
     "GenerationRequest",
@@ -73,7 +74,7 @@ def generate(
 
 def __getattr__(name: str) -> Any:
     # Result classes live next to numpy; load them on first use to keep `import generation` light.
-    if name in ("GenerationResult", "GeneratedSample"):
+    if name in ("GenerationResult", "GeneratedSample", "GeneratedCXRSample"):
         from generation import result
 
         return getattr(result, name)

@@ -27,6 +27,52 @@ class GeneratedSample:
 
 
 @dataclass
+class GeneratedCXRSample:
+    """One synthetic chest X-ray study (generation.cxr).
+
+    ``images``: view ("frontal", "lateral") -> uint16 [rows, cols], MONOCHROME2 (bright =
+    dense), ``bits_stored`` significant bits, radiological display orientation: rows superior ->
+    inferior; frontal PA columns from the patient's RIGHT to LEFT (patient's left on the image
+    right); lateral (left lateral) columns from anterior to posterior.
+    ``view_positions``: view -> DICOM ViewPosition ("PA", "LL").
+    ``pixel_spacing_mm``: (row, col) in mm, the same for every view.
+    ``report``: {"findings", "impression"} when a report was drafted, else None.
+    ``inputs``: the modalities that prompted the generation ("report", "frontal", "lateral").
+    ``coherence``: "a|b" -> cosine similarity of two outputs in the shared space (MedCoDi-M
+    eq. 5); ``joint``: whether the outputs were generated jointly (cross-modal alignment).
+    """
+
+    images: dict[str, np.ndarray]
+    pixel_spacing_mm: tuple[float, float]
+    seed: int
+    view_positions: dict[str, str] = field(default_factory=dict)
+    bits_stored: int = 12
+    report: dict[str, str] | None = None
+    inputs: list[str] = field(default_factory=list)
+    coherence: dict[str, float] = field(default_factory=dict)
+    joint: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "views": {
+                view: {
+                    "shape": list(img.shape),
+                    "dtype": str(img.dtype),
+                    "view_position": self.view_positions.get(view),
+                }
+                for view, img in self.images.items()
+            },
+            "pixel_spacing_mm": list(self.pixel_spacing_mm),
+            "bits_stored": self.bits_stored,
+            "report": dict(self.report) if self.report is not None else None,
+            "inputs": list(self.inputs),
+            "coherence": dict(self.coherence),
+            "joint": self.joint,
+        }
+
+
+@dataclass
 class GenerationResult:
     """All samples of one request plus provenance.
 
@@ -36,7 +82,7 @@ class GenerationResult:
     (``peak_memory_kind`` says which).
     """
 
-    samples: list[GeneratedSample]
+    samples: list[GeneratedSample] | list[GeneratedCXRSample]
     modality: str
     preset: str
     model_version: str
@@ -64,7 +110,9 @@ class GenerationResult:
             "peak_memory_bytes": self.peak_memory_bytes,
             "peak_memory_kind": self.peak_memory_kind,
             "samples": [
-                {
+                s.to_dict()
+                if isinstance(s, GeneratedCXRSample)
+                else {
                     "seed": s.seed,
                     "shape_zyx": list(s.volume_hu.shape),
                     "dtype": str(s.volume_hu.dtype),

@@ -19,6 +19,7 @@ from monai.networks.schedulers import RFlowScheduler
 
 # Arguments only AutoencoderKlMaisi understands (its memory-saving tensor splitting).
 _MAISI_ONLY_AE_ARGS = ("num_splits", "dim_split", "norm_float16", "print_info", "save_mem")
+_AE_ARG_RENAMES_2D = (("num_channels", "channels"), ("use_checkpointing", "use_checkpoint"))
 
 
 def build_autoencoder(config: dict[str, Any], spatial_dims: int = 3) -> torch.nn.Module:
@@ -32,6 +33,11 @@ def build_autoencoder(config: dict[str, Any], spatial_dims: int = 3) -> torch.nn
     if spatial_dims == 2:
         for key in _MAISI_ONLY_AE_ARGS:
             kwargs.pop(key, None)
+        # Presets use MAISI's argument names; MONAI's 2D AutoencoderKL spells two of them
+        # differently, so one preset format serves both.
+        for maisi_name, monai_name in _AE_ARG_RENAMES_2D:
+            if maisi_name in kwargs:
+                kwargs[monai_name] = kwargs.pop(maisi_name)
         return AutoencoderKL(spatial_dims=2, **kwargs)
     raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
 

