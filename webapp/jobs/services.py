@@ -54,9 +54,12 @@ def job_validate(*, request: GenerationRequest) -> None:
 
     try:
         request.check_inputs()
-        load_preset(request.preset)
+        preset = load_preset(request.preset)
     except GenerationError as exc:
         raise JobError(str(exc)) from None
+    family = "ct" if request.modality == "ct" else "cxr"
+    if preset.modality != family:
+        raise JobError(f"preset {preset.name!r} generates {preset.modality}, not {request.modality}; pick a {family} preset")
 
 
 def job_create(
