@@ -11,6 +11,7 @@ from webapp.core.roles import EDUCATORS, READERS, ROLE_LABELS, STUDY_ADMINS, use
 ENTRY_POINTS = {
     READERS: [
         ("My reading assignments", "turing_test:my_assignments", "Rate images and reports, blinded."),
+        ("Teaching case library", "cases:library", "Learn from published cases; take them as quizzes."),
     ],
     EDUCATORS: [
         ("New report → synthetic study", "jobs:new", "Type findings and impression; get a CT or chest X-ray."),
