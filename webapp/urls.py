@@ -12,6 +12,8 @@ from webapp.core.api import MeApi
 api_patterns = [
     path("me/", MeApi.as_view(), name="me"),
     path("jobs/", include("webapp.jobs.api_urls")),
+    path("cases/", include("webapp.cases.api_urls")),
+    path("turing/", include("turing_test.api_urls")),
     path("token/", obtain_auth_token, name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -25,7 +27,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path("dicomweb/", include("webapp.dicom.dicomweb_urls")),
+    path("viewer/", include("webapp.dicom.viewer_urls")),
+    path("dicom/", include("webapp.dicom.urls")),
     path("jobs/", include("webapp.jobs.urls")),
+    path("cases/", include("webapp.cases.urls")),
+    path("studies/", include("turing_test.urls")),
 ]
 
 handler400 = "webapp.core.views.bad_request"
