@@ -22,4 +22,6 @@ from webapp.settings import DATABASES, VAR_DIR  # noqa: E402
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so worker processes started by tests see the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-radsynth.sqlite3")}
+# live_server threads must not keep connections open, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from celery import shared_task
 
-
 # Task name -> queue; read by the router in webapp/celery.py (the `queue` task attribute is
 # deprecated in Celery 5, routes are the supported way).
 TASK_QUEUES: dict[str, str] = {}

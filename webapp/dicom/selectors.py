@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
+from webapp.core.roles import STUDY_ADMINS, has_role
 from webapp.dicom.access import study_access_check, visible_studies_q
 from webapp.dicom.models import Instance, Series, Study
 
@@ -111,3 +112,8 @@ def viewer_plan(*, study: Study, series_uid: str | None = None) -> ViewerPlan:
         return ViewerPlan("cxr", chosen, labels)
     modalities = ", ".join(sorted({s.modality for s in series})) or "no images"
     return ViewerPlan("none", series[:1], [], f"The viewer shows CT volumes and chest radiographs; this study holds {modalities}.")
+
+
+def study_report_visible(*, user, study: Study) -> bool:
+    """The stored report is shown to the study's owner, study admins and superusers only."""
+    return bool(user.is_superuser or study.owner_id == user.pk or has_role(user, STUDY_ADMINS))

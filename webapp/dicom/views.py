@@ -9,7 +9,12 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from webapp.dicom.models import Series, Study
-from webapp.dicom.selectors import studies_visible_to, study_get_for_user, viewer_plan
+from webapp.dicom.selectors import (
+    studies_visible_to,
+    study_get_for_user,
+    study_report_visible,
+    viewer_plan,
+)
 
 
 @login_required
@@ -27,6 +32,9 @@ def viewer_context(request: HttpRequest, study: Study, series_uid: str | None = 
     plan = viewer_plan(study=study, series_uid=series_uid)
     return {
         "study": study,
+        # A learner reaching a study through a teaching-case rule must not read the report (it
+        # gives the quiz answer away): only the owner and study admins see it here.
+        "show_report": study_report_visible(user=request.user, study=study),
         "plan": plan,
         "viewer_mode": plan.mode,
         "viewer_study_uid": study.study_instance_uid,

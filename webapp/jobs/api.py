@@ -10,7 +10,11 @@ from rest_framework.views import APIView
 
 from webapp.core.permissions import IsEducator
 from webapp.jobs.selectors import job_get_for_user, jobs_visible_to
-from webapp.jobs.serializers import JobCreateInputSerializer, JobOutputSerializer, JobVariantsInputSerializer
+from webapp.jobs.serializers import (
+    JobCreateInputSerializer,
+    JobOutputSerializer,
+    JobVariantsInputSerializer,
+)
 from webapp.jobs.services import JobError, job_cancel, job_create, job_variants_create
 
 

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from django import forms
 
-from generation.request import DEFAULT_GUIDANCE, DEFAULT_STEPS, GUIDANCE_RANGE, SAMPLES_RANGE, STEPS_RANGE
+from generation.request import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_STEPS,
+    GUIDANCE_RANGE,
+    SAMPLES_RANGE,
+    STEPS_RANGE,
+)
 from webapp.jobs.models import Modality
 
 

@@ -96,3 +96,6 @@ class GenerationOutput(models.Model):
     class Meta:
         ordering = ["job", "index"]
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="one_output_per_sample")]
+
+    def __str__(self) -> str:
+        return f"output {self.index} of {self.job_id} (seed {self.seed})"

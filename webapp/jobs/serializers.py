@@ -3,7 +3,13 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from generation.request import DEFAULT_GUIDANCE, DEFAULT_STEPS, GUIDANCE_RANGE, SAMPLES_RANGE, STEPS_RANGE
+from generation.request import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_STEPS,
+    GUIDANCE_RANGE,
+    SAMPLES_RANGE,
+    STEPS_RANGE,
+)
 from webapp.jobs.models import GenerationJob, GenerationOutput, Modality
 
 

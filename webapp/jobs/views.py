@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import json
-
-from django.contrib import messages
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST

@@ -56,3 +56,24 @@ def test_study_list_shows_visible_studies_only(client, owner, other_user, ct_stu
     assert f"/viewer/{ct_study.study_instance_uid}/" in html and "Orientation phantom" in html
     client.force_login(other_user)
     assert f"/viewer/{ct_study.study_instance_uid}/" not in client.get("/dicom/studies/").content.decode()
+
+
+def test_viewer_shows_the_report_only_to_owner_and_study_admins(client, django_user_model, tmp_path):
+    """A learner who may open a study (e.g. through a teaching case) must not read its report."""
+    from webapp.core.roles import EDUCATORS, READERS, STUDY_ADMINS
+    from webapp.core.services import user_create_with_roles
+    from webapp.dicom.models import Study
+    from webapp.dicom.views import viewer_context
+
+    owner = user_create_with_roles(username="own", password="pw", roles=(EDUCATORS,))
+    learner = user_create_with_roles(username="lrn", password="pw", roles=(READERS,))
+    admin = user_create_with_roles(username="adm", password="pw", roles=(STUDY_ADMINS,))
+    study = Study.objects.create(study_instance_uid="1.2.3.4", owner=owner, report_impression="Secret diagnosis")
+
+    class Request:
+        def __init__(self, user):
+            self.user = user
+
+    assert viewer_context(Request(owner), study)["show_report"] is True
+    assert viewer_context(Request(admin), study)["show_report"] is True
+    assert viewer_context(Request(learner), study)["show_report"] is False

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nRadSynth is running at {url}"))
         self.stdout.write(f"Celery worker pid {worker.pid} (log: {log_dir / 'worker.log'})")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _roles, description in DEMO_ACCOUNTS:
             self.stdout.write(f"  {username:<11} {description}")
         self.stdout.write("Press Ctrl-C to stop.\n")
