@@ -23,5 +23,7 @@ urlpatterns = [
     path("studies/<int:pk>/progress/", apis.StudyProgressApi.as_view(), name="study_progress"),
     path("studies/<int:pk>/export.csv", apis.StudyExportCsvApi.as_view(), name="study_export_csv"),
     path("studies/<int:pk>/export.json", apis.StudyExportJsonApi.as_view(), name="study_export_json"),
+    path("studies/<int:pk>/report/", apis.StudyReportApi.as_view(), name="study_report"),
+    path("studies/<int:pk>/plan/", apis.StudyPlanApi.as_view(), name="study_plan"),
     path("tasks/<int:pk>/items/", apis.ItemAddApi.as_view(), name="item_add"),
 ]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +20,10 @@ from turing_test import selectors, services
 from turing_test.errors import InvalidInput, NotFound, TuringError
 from turing_test.exports import IDENTIFY, LAYOUTS, export_csv, export_json
 from turing_test.models import Study, Task
+from turing_test.responses import report_file_response
+from turing_test.services.planning import PLAN_FIELDS, grid_values_parse
 from turing_test.services.reading import UNSET
+from turing_test.services.reporting import REPORT_FORMATS
 from turing_test.task_kinds import KINDS
 from webapp.core.permissions import IsStudyAdmin
 
@@ -30,7 +35,7 @@ class TuringApi(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, TuringError):
-            return Response({"detail": exc.message}, status=exc.status_code)
+            return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
         return super().handle_exception(exc)
 
 
@@ -383,3 +388,107 @@ class StudyExportJsonApi(AdminApi):
         response = Response(export_json(study=study, identify=identify))
         response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.json"'
         return response
+
+
+class _ReportNegotiation(DefaultContentNegotiation):
+    """``?format=`` names the report's file type here, not a DRF renderer (DRF would answer 404 for
+    ``format=pdf``); the report is an HttpResponse and everything else (errors) is JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class StudyReportApi(AdminApi):
+    """The study report: Table 7 summary, agreement, discrimination (AUC, MRMC), forced choice and
+    figures, in one format. Readers are their study pseudonyms (R01, ...) unless ``reader_names=1``.
+    A study that is still open gives a report labelled preliminary (header ``X-RadSynth-Report``)."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _ReportNegotiation
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyReportInput"
+
+        # a plain string: the service answers 400 with the allowed list for anything else
+        format = serializers.CharField(required=False, default="html", help_text=f"one of {', '.join(REPORT_FORMATS)}")
+        reader_names = serializers.BooleanField(required=False, default=False, help_text="1 = account names instead of pseudonyms")
+
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses={
+            (200, "text/html"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="unknown format (the body lists the allowed ones) or bad reader_names"),
+            409: OpenApiResponse(description="the study has no ratings to report yet"),
+        },
+    )
+    def get(self, request, pk: int):
+        study = self.get_study(pk)
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        report = services.study_report_file(
+            study=study, fmt=serializer.validated_data["format"], reader_names=serializer.validated_data["reader_names"]
+        )
+        return report_file_response(report)
+
+
+class _GridField(serializers.CharField):
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            return grid_values_parse(text, field=self.field_name)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
+def _plan_field(name: str) -> serializers.Field:
+    spec = PLAN_FIELDS[name]
+    field_class = serializers.IntegerField if spec.integer else serializers.FloatField
+    return field_class(required=False, default=spec.default, min_value=spec.low, max_value=spec.high, help_text=spec.help)
+
+
+class StudyPlanApi(AdminApi):
+    """Sample-size planner: expected 95% CI half-widths of the reader-averaged AUC and of ICC(2,1)
+    for ``readers`` x ``items_per_class`` (real = synthetic), and over a readers x items grid.
+    ``study_design`` is the study's current size (readers, smallest class) for comparison."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyPlanInput"
+
+        readers = _plan_field("readers")
+        items_per_class = _plan_field("items_per_class")
+        auc = _plan_field("auc")
+        icc = _plan_field("icc")
+        reader_sd = _plan_field("reader_sd")
+        reader_correlation = _plan_field("reader_correlation")
+        reader_share = _plan_field("reader_share")
+        grid_readers = _GridField(required=False, default=None, allow_null=True, help_text="comma-separated, e.g. 3,5,10")
+        grid_items_per_class = _GridField(required=False, default=None, allow_null=True, help_text="comma-separated, e.g. 25,50,100")
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyPlanOutput"
+
+        readers = serializers.IntegerField()
+        items_per_class = serializers.IntegerField()
+        n_items = serializers.IntegerField()
+        confidence = serializers.FloatField()
+        assumptions = serializers.DictField()
+        auc = serializers.DictField(help_text="halfwidth, se, df, n_pos, n_neg, single_reader_se")
+        icc2 = serializers.DictField(allow_null=True, help_text="halfwidth (mean), halfwidth_p90, n_sim, seed; null with 1 reader")
+        notes = serializers.DictField()
+        grid = serializers.DictField(help_text="readers, items_per_class and rows of cells (auc_halfwidth, icc2_halfwidth)")
+        study_design = serializers.DictField(allow_null=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request, pk: int):
+        study = self.get_study(pk)
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        plan = services.sample_size_plan(**serializer.validated_data)
+        return Response(self.OutputSerializer({**plan, "study_design": selectors.study_design(study=study)}).data)

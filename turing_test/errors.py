@@ -4,13 +4,17 @@ from __future__ import annotations
 
 
 class TuringError(Exception):
-    """A request the study cannot honour; ``str(exc)`` is for the person who made it."""
+    """A request the study cannot honour; ``str(exc)`` is for the person who made it.
+
+    ``extra`` holds machine-readable details the API adds next to ``detail`` (e.g. the allowed values).
+    """
 
     status_code = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, **extra):
         super().__init__(message)
         self.message = message
+        self.extra = extra
 
 
 class InvalidInput(TuringError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from turing_test.errors import InvalidInput
 from turing_test.models import Study
+from turing_test.services.planning import PLAN_FIELDS, grid_values_parse
 from turing_test.task_kinds import KIND_CHOICES
 
 
@@ -98,3 +100,64 @@ class InvitationForm(forms.Form):
 class InvitationAccountForm(forms.Form):
     username = forms.CharField(max_length=150)
     password = forms.CharField(widget=forms.PasswordInput)
+
+
+class ReportForm(forms.Form):
+    """Query of a report download; the format itself is checked by the service (400 lists the allowed ones).
+    ``reader_names``: 1/true/on/yes or 0/false/off/no/absent, anything else is an error (a checkbox
+    field would read "0" as on)."""
+
+    TRUE, FALSE = {"1", "true", "on", "yes"}, {"", "0", "false", "off", "no"}
+
+    format = forms.CharField(required=False)
+    reader_names = forms.CharField(required=False, label="Show reader names")
+
+    def clean_reader_names(self) -> bool:
+        value = self.cleaned_data["reader_names"].lower()
+        if value not in self.TRUE | self.FALSE:
+            raise forms.ValidationError("reader_names must be 1 or 0.")
+        return value in self.TRUE
+
+
+class PlanForm(forms.Form):
+    """Sample-size planner (GET). Blank fields take the planner's defaults; bounds from PLAN_FIELDS."""
+
+    grid_readers = forms.CharField(required=False, max_length=100, label="Grid: readers", help_text="e.g. 3, 5, 10, 20")
+    grid_items_per_class = forms.CharField(required=False, max_length=100, label="Grid: items per class", help_text="e.g. 25, 50, 100")
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:  # a blank or missing assumption is shown, and used, as its default
+            data = data.copy()
+            for name, spec in PLAN_FIELDS.items():
+                if not str(data.get(name, "")).strip():
+                    data[name] = spec.default
+        super().__init__(data, *args, **kwargs)
+        plan_fields = {}
+        for name, spec in PLAN_FIELDS.items():
+            field_class = forms.IntegerField if spec.integer else forms.FloatField
+            options = {} if spec.integer else {"widget": forms.NumberInput(attrs={"step": "0.01"})}
+            plan_fields[name] = field_class(
+                required=False, min_value=spec.low, max_value=spec.high, initial=spec.default, label=spec.label,
+                help_text=spec.help, **options,
+            )
+        self.fields = {**plan_fields, **self.fields}
+
+    @classmethod
+    def is_submitted(cls, query) -> bool:
+        return any(name in query for name in (*PLAN_FIELDS, "grid_readers", "grid_items_per_class"))
+
+    def clean(self):
+        data = super().clean()
+        for name in ("grid_readers", "grid_items_per_class"):
+            if name in data:
+                try:
+                    data[name] = grid_values_parse(data[name], field=self.fields[name].label)
+                except InvalidInput as exc:
+                    self.add_error(name, exc.message)
+        return data
+
+    def plan_arguments(self) -> dict:
+        """Keyword arguments of ``services.sample_size_plan`` (defaults when the form is unbound)."""
+        if not self.is_bound:
+            return {name: spec.default for name, spec in PLAN_FIELDS.items()}
+        return dict(self.cleaned_data)

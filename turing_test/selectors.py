@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -24,6 +25,9 @@ from turing_test.models import (
 )
 from turing_test.navigation import navigation_allows_open, rating_is_complete
 from turing_test.task_kinds import layout_for
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # --- admin side ------------------------------------------------------------------------------------
 
@@ -57,6 +61,18 @@ def task_balance(*, study: Study) -> list[dict]:
             warning = f"unbalanced: {task.n_real} real vs {task.n_synthetic} synthetic"
         rows.append({"task": task, "n_real": task.n_real, "n_synthetic": task.n_synthetic, "n_practice": task.n_practice, "warning": warning})
     return rows
+
+
+def study_design(*, study: Study, balance: list[dict] | None = None) -> dict | None:
+    """The study as the sample-size planner sees it: readers assigned and the smallest class (real
+    or synthetic, practice excluded) over its tasks; None until it has readers and both classes.
+    ``balance``: :func:`task_balance` when the caller has it already."""
+    rows = task_balance(study=study) if balance is None else balance
+    per_class = min((min(r["n_real"], r["n_synthetic"]) for r in rows), default=0)
+    readers = study.assignments.count()
+    if readers < 1 or per_class < 2:
+        return None
+    return {"readers": readers, "items_per_class": per_class}
 
 
 def study_items(*, study: Study) -> QuerySet[Item]:
@@ -114,6 +130,39 @@ def study_progress(*, study: Study) -> dict:
         "n_items": n_main,
         "n_ratings": sum(r["answered"] for r in rows),
     }
+
+
+def study_has_ratings(*, study: Study) -> bool:
+    """Whether the study report has anything to analyse (an answered, non-practice rating)."""
+    return Rating.objects.filter(assignment__study=study, item__is_practice=False, score__isnull=False).exists()
+
+
+REPORT_TABLE_COLUMNS = ("item", "reader", "rating", "truth", "task", "modality", "replicated", "forced_choice", "confidence")
+
+
+def task_report_label(task: Task) -> str:
+    """How the study report names a task: ``T<n>`` as in the export's task key, then the title."""
+    return f"T{task.position + 1} {task.title}"
+
+
+def study_rating_table(*, study: Study, reader_names: bool = False) -> pd.DataFrame:
+    """The long table :func:`turing_test.stats.build_study_report` analyses, one row per answered
+    rating (practice excluded), coded as the exports are (``turing_test/exports.py``):
+    ``truth`` 1 = real / 0 = synthetic, ``modality`` = generator (real ratings repeated once per
+    generator of their task with ``replicated`` = 1 on the copies, for the MRMC comparison),
+    ``forced_choice`` real / synthetic / empty, ``confidence`` 1-5 or empty. ``task`` is
+    :func:`task_report_label`; ``reader`` is the study pseudonym (R01, ...), or the account name
+    with ``reader_names``. Empty (with the columns) when nobody has answered yet.
+    """
+    import pandas as pd
+
+    from turing_test.exports import export_rows
+
+    labels = {t.key: task_report_label(t) for t in study.tasks.all()}
+    rows = export_rows(study=study, layout="mrmc", identify="username" if reader_names else "pseudonym")
+    frame = pd.DataFrame([{c: row[c] for c in REPORT_TABLE_COLUMNS} for row in rows], columns=list(REPORT_TABLE_COLUMNS))
+    frame["task"] = frame["task"].map(labels)
+    return frame
 
 
 def audit_events(*, study: Study, limit: int = 200) -> QuerySet[AuditEvent]:

@@ -35,5 +35,6 @@ urlpatterns = [
     path("<int:pk>/preview/", admin.study_preview, name="study_preview"),
     path("<int:pk>/preview/<int:number>/", admin.study_preview, name="study_preview_item"),
     path("<int:pk>/dashboard/", admin.study_dashboard, name="study_dashboard"),
+    path("<int:pk>/report/", admin.study_report, name="study_report"),
     path("<int:pk>/audit-log/", admin.study_audit_log, name="study_audit_log"),
 ]

@@ -155,3 +155,24 @@ def build_vtt20(tmp: Path, admin, *, forced_choice=False, seed=2026):
 @pytest.fixture
 def vtt20(media, admin, tmp_path):
     return build_vtt20(tmp_path / "vtt20", admin)
+
+
+def read_as(reader, assignment, score_of, choice_of=None):
+    """``reader`` answers every item of ``assignment`` over the API (score ``score_of(token)``,
+    forced choice ``choice_of(token)`` or "real", confidence 4, 2 s each) and submits."""
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(reader)
+    state = client.get(reverse("api:turing_api:assignment_state", args=[assignment.token])).json()
+    for slot in state["slots"]:
+        token = slot["token"]
+        item = client.get(reverse("api:turing_api:assignment_item", args=[assignment.token, token]))
+        assert item.status_code == 200, item.content
+        body = {"request_id": f"{reader.pk}-{token}", "score": score_of(token), "forced_choice": choice_of(token) if choice_of else "real",
+                "confidence": 4, "client_ms_delta": 2000}
+        r = client.put(reverse("api:turing_api:rating_save", args=[assignment.token, token]), body, format="json")
+        assert r.status_code == 200, r.content
+    r = client.post(reverse("api:turing_api:assignment_submit", args=[assignment.token]))
+    assert r.status_code == 200, r.content

@@ -12,26 +12,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from tests.turing_test.conftest import read_as
 from turing_test import services
 from turing_test.exports import CSV_COLUMNS
 from turing_test.models import Assignment, Item, Rating
 
 pytestmark = pytest.mark.django_db
-
-
-def read_as(reader, assignment, score_of):
-    client = APIClient()
-    client.force_authenticate(reader)
-    state = client.get(reverse("api:turing_api:assignment_state", args=[assignment.token])).json()
-    for slot in state["slots"]:
-        token = slot["token"]
-        item = client.get(reverse("api:turing_api:assignment_item", args=[assignment.token, token]))
-        assert item.status_code == 200, item.content
-        body = {"request_id": f"{reader.pk}-{token}", "score": score_of(token), "forced_choice": "real", "confidence": 4, "client_ms_delta": 2000}
-        r = client.put(reverse("api:turing_api:rating_save", args=[assignment.token, token]), body, format="json")
-        assert r.status_code == 200, r.content
-    r = client.post(reverse("api:turing_api:assignment_submit", args=[assignment.token]))
-    assert r.status_code == 200, r.content
 
 
 def test_twenty_item_study_end_to_end(media, admin, reader_a, reader_b, tmp_path, inline_tasks):

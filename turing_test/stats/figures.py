@@ -7,6 +7,7 @@ Conventions: truth 1 = real, 0 = synthetic; colours stay the same in every figur
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,13 +54,17 @@ def reader_heatmap(per_reader: pd.DataFrame, value: str, title: str, centre: flo
     """Readers (rows) x tasks (columns) heatmap of one per-reader statistic, annotated."""
     table = per_reader.pivot(index="reader", columns="task", values=value)
     data = table.to_numpy(dtype=float)
-    fig = Figure(figsize=(1.6 + 1.3 * table.shape[1], 0.9 + 0.28 * table.shape[0]), dpi=DPI,
+    # task names wrapped to the column width, and the height grown for them: long names used to
+    # take the whole figure height, collapsing the heatmap to nothing
+    labels = [textwrap.fill(str(task), 16) for task in table.columns]
+    label_lines = max((label.count("\n") + 1 for label in labels), default=1)
+    fig = Figure(figsize=(1.6 + 1.3 * table.shape[1], 1.2 + 0.28 * table.shape[0] + 0.15 * label_lines), dpi=DPI,
                  layout="constrained")
     ax = fig.subplots()
     spread = np.nanmax(np.abs(data - centre)) if np.isfinite(data).any() else 0.5
     spread = max(float(spread), 0.05)
     image = ax.imshow(data, cmap="RdBu_r", vmin=centre - spread, vmax=centre + spread, aspect="auto")
-    ax.set_xticks(range(table.shape[1]), table.columns, rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(range(table.shape[1]), labels, fontsize=8)
     ax.set_yticks(range(table.shape[0]), table.index, fontsize=8)
     for (i, j), v in np.ndenumerate(data):
         dark = np.isfinite(v) and abs(v - centre) > 0.6 * spread

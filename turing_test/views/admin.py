@@ -14,17 +14,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from turing_test import selectors, services
-from turing_test.errors import NotFound, TuringError
+from turing_test.errors import InvalidInput, NotFound, TuringError
 from turing_test.forms import (
     CaseUploadForm,
     InvitationForm,
     ItemForm,
+    PlanForm,
     ReaderForm,
+    ReportForm,
     StudyForm,
     TaskEditForm,
     TaskForm,
 )
 from turing_test.models import Assignment, Invitation, Item, Study, Task
+from turing_test.responses import report_file_response
+from turing_test.services.reporting import REPORT_FORMATS
 from turing_test.sources import (
     generator_name,
     image_modality,
@@ -78,9 +82,22 @@ def study_create(request: HttpRequest) -> HttpResponse:
     return render(request, "turing_test/study_form.html", {"form": form})
 
 
+def _sample_size_plan(request: HttpRequest) -> tuple[PlanForm, dict | None]:
+    """The builder's planner: defaults until the admin submits the form (GET); None on bad input."""
+    form = PlanForm(request.GET if PlanForm.is_submitted(request.GET) else None)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    try:
+        return form, services.sample_size_plan(**form.plan_arguments())
+    except TuringError as exc:
+        form.add_error(None, exc.message)
+        return form, None
+
+
 @admin_required
 def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     study = _study(pk)
+    plan_form, plan = _sample_size_plan(request)
     items = list(selectors.study_items(study=study))
     by_task: dict[int, list[Item]] = {}
     for item in items:
@@ -101,8 +118,11 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "new_invitation_url": request.session.pop(f"turing-invite-{study.pk}", None),
         "audit": study.blinding_audit,
         "kinds": KINDS.values(),
+        "plan_form": plan_form,
+        "plan": plan,
+        "study_design": selectors.study_design(study=study, balance=balance),
     }
-    return render(request, "turing_test/study_detail.html", context)
+    return render(request, "turing_test/study_detail.html", context, status=200 if plan is not None else 400)
 
 
 @admin_required
@@ -396,11 +416,31 @@ def study_preview(request: HttpRequest, pk: int, number: int = 1) -> HttpRespons
 def study_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = _study(pk)
     progress = selectors.study_progress(study=study)
-    return render(
-        request,
-        "turing_test/study_dashboard.html",
-        {"study": study, "progress": progress, "tasks": study.tasks.all()},
-    )
+    context = {
+        "study": study,
+        "progress": progress,
+        "tasks": study.tasks.all(),
+        "report_formats": [(key, spec) for key, spec in REPORT_FORMATS.items() if key != "html"],
+        "report_available": study.status in (Study.Status.OPEN, Study.Status.CLOSED) and selectors.study_has_ratings(study=study),
+    }
+    return render(request, "turing_test/study_dashboard.html", context)
+
+
+@admin_required
+def study_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The study report in one format (``?format=html|pdf|csv|json|xlsx|ratings&reader_names=1``)."""
+    study = _study(pk)
+    form = ReportForm(request.GET)
+    try:
+        if not form.is_valid():
+            raise InvalidInput(" ".join(e for errors in form.errors.values() for e in errors))
+        report = services.study_report_file(
+            study=study, fmt=form.cleaned_data["format"] or "html", reader_names=form.cleaned_data["reader_names"]
+        )
+    except TuringError as exc:
+        context = {"study": study, "message": exc.message, "status": exc.status_code}
+        return render(request, "turing_test/report_unavailable.html", context, status=exc.status_code)
+    return report_file_response(report)
 
 
 @admin_required
