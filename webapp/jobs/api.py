@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -9,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.core.permissions import IsEducator
+from webapp.dicom.models import Study
+from webapp.dicom.selectors import study_get_for_user
 from webapp.jobs.selectors import job_get_for_user, jobs_visible_to
 from webapp.jobs.serializers import (
     JobCreateInputSerializer,
@@ -47,6 +50,12 @@ class JobListCreateApi(APIView):
         data = dict(serializer.validated_data)
         if data.get("spacing_mm"):
             data["spacing_mm"] = tuple(data["spacing_mm"])
+        uid = data.pop("input_study_uid", "")
+        if uid:
+            try:
+                data["input_study"] = study_get_for_user(user=request.user, study_uid=uid)
+            except (Study.DoesNotExist, PermissionDenied):
+                raise ValidationError({"input_study_uid": f"no study {uid} that you may read"}) from None
         try:
             job = job_create(owner=request.user, **data)
         except JobError as exc:

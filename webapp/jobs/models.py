@@ -24,6 +24,7 @@ class Modality(models.TextChoices):
     CXR_FRONTAL = "cxr-frontal", "Chest X-ray, frontal (PA)"
     CXR_LATERAL = "cxr-lateral", "Chest X-ray, lateral"
     CXR_BOTH = "cxr-both", "Chest X-ray, frontal + lateral"
+    CXR_REPORT = "cxr-report", "Draft report from chest X-ray images"
 
 
 class GenerationJob(models.Model):
@@ -40,6 +41,12 @@ class GenerationJob(models.Model):
     num_inference_steps = models.PositiveIntegerField()
     num_samples = models.PositiveSmallIntegerField(default=1)
     spacing_mm = models.JSONField(null=True, blank=True, help_text="(dz, dy, dx) override in mm")
+    # Chest X-ray prompts besides the report (MedCoDi-M any-to-any): the radiographs of an
+    # indexed study, and whether to draft a report as well.
+    input_study = models.ForeignKey(
+        "dicom.Study", on_delete=models.PROTECT, null=True, blank=True, related_name="prompted_jobs"
+    )
+    with_report = models.BooleanField(default=False)
     # Jobs made together by one click ("guidance sweep", "new seed") share a batch id.
     batch = models.UUIDField(null=True, blank=True, db_index=True)
     batch_label = models.CharField(max_length=64, blank=True)
@@ -90,7 +97,9 @@ class GenerationOutput(models.Model):
     seed = models.BigIntegerField()
     study = models.ForeignKey("dicom.Study", on_delete=models.SET_NULL, null=True, related_name="generation_outputs")
     nifti_path = models.CharField(max_length=500, blank=True, help_text="relative to MEDIA_ROOT")
-    thumbnails = models.JSONField(default=dict, blank=True, help_text="plane → PNG path under MEDIA_ROOT")
+    thumbnails = models.JSONField(default=dict, blank=True, help_text="plane or view → PNG path under MEDIA_ROOT")
+    report = models.JSONField(default=dict, blank=True, help_text="drafted report: findings, impression")
+    coherence = models.JSONField(default=dict, blank=True, help_text="'a|b' → cosine similarity in the shared space")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

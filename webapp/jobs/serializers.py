@@ -27,8 +27,13 @@ class JobCreateInputSerializer(serializers.Serializer):
         child=serializers.FloatField(min_value=0.2, max_value=20.0), min_length=3, max_length=3, required=False, allow_null=True
     )
 
+    input_study_uid = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                            help_text="StudyInstanceUID of indexed radiographs that prompt a CXR job")
+    with_report = serializers.BooleanField(default=False)
+
     def validate(self, attrs):
-        if not attrs.get("findings", "").strip() and not attrs.get("impression", "").strip():
+        has_text = attrs.get("findings", "").strip() or attrs.get("impression", "").strip()
+        if not has_text and not attrs.get("input_study_uid"):
             raise serializers.ValidationError("findings and impression are both empty; write at least one of them.")
         return attrs
 
@@ -40,7 +45,7 @@ class SampleOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GenerationOutput
-        fields = ["index", "seed", "study_instance_uid", "viewer_url", "thumbnails"]
+        fields = ["index", "seed", "study_instance_uid", "viewer_url", "thumbnails", "report", "coherence"]
 
     def get_viewer_url(self, obj) -> str | None:
         return f"/viewer/{obj.study.study_instance_uid}/" if obj.study_id else None
@@ -62,7 +67,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         model = GenerationJob
         fields = [
             "id", "owner", "modality", "findings", "impression", "indication", "preset", "seed", "guidance_scale",
-            "num_inference_steps", "num_samples", "spacing_mm", "batch", "batch_label", "status", "stage",
+            "num_inference_steps", "num_samples", "spacing_mm", "with_report", "batch", "batch_label", "status", "stage",
             "progress", "progress_step", "progress_total", "cancel_requested", "attempts", "worker_host",
             "timings", "warnings", "error_message", "model_version", "weights_sha256", "device",
             "peak_memory_bytes", "created_at", "started_at", "finished_at", "outputs",

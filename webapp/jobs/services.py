@@ -11,6 +11,7 @@ import secrets
 import socket
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -19,6 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from generation import Cancelled, GenerationError, GenerationRequest, InvalidRequest
+from webapp.dicom.access import study_access_check
+from webapp.dicom.models import Instance
 from webapp.jobs.models import TERMINAL_STATUSES, GenerationJob, JobStatus
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,23 @@ class JobError(Exception):
     """A user-facing problem with a job request or action (becomes a 4xx)."""
 
 
+def job_input_images(*, study) -> tuple[dict, dict]:
+    """The radiographs of an indexed study as engine inputs: view → image in [0, 1], spacing."""
+    from generation.cxr.preprocess import read_dicom_cxr
+
+    images, spacings = {}, {}
+    for instance in Instance.objects.filter(series__study=study).select_related("series"):
+        radiograph = read_dicom_cxr(Path(settings.MEDIA_ROOT) / instance.file_path)
+        if radiograph.view in images or radiograph.view is None:
+            continue
+        images[radiograph.view] = radiograph.pixels
+        if radiograph.pixel_spacing_mm:
+            spacings[radiograph.view] = radiograph.pixel_spacing_mm
+    return images, spacings
+
+
 def job_request_build(*, job: GenerationJob) -> GenerationRequest:
+    images, spacings = job_input_images(study=job.input_study) if job.input_study_id else (None, None)
     return GenerationRequest(
         findings=job.findings,
         impression=job.impression,
@@ -45,6 +64,9 @@ def job_request_build(*, job: GenerationJob) -> GenerationRequest:
         preset=job.preset,
         spacing_mm=tuple(job.spacing_mm) if job.spacing_mm else None,
         num_samples=job.num_samples,
+        input_images=images or None,
+        input_pixel_spacing_mm=spacings or None,
+        with_report=job.with_report,
     )
 
 
@@ -57,9 +79,17 @@ def job_validate(*, request: GenerationRequest) -> None:
         preset = load_preset(request.preset)
     except GenerationError as exc:
         raise JobError(str(exc)) from None
-    family = "ct" if request.modality == "ct" else "cxr"
+    family = modality_family(request.modality)
     if preset.modality != family:
         raise JobError(f"preset {preset.name!r} generates {preset.modality}, not {request.modality}; pick a {family} preset")
+
+
+def modality_family(modality: str) -> str:
+    return "ct" if modality == "ct" else "cxr"
+
+
+def default_preset(modality: str) -> str:
+    return "demo" if modality_family(modality) == "ct" else "cxr-demo"
 
 
 def job_create(
@@ -75,16 +105,32 @@ def job_create(
     num_inference_steps: int = 30,
     num_samples: int = 1,
     spacing_mm: tuple[float, float, float] | None = None,
+    input_study=None,
+    with_report: bool = False,
     batch: uuid.UUID | None = None,
     batch_label: str = "",
 ) -> GenerationJob:
     """Validate, store and enqueue (after commit) one generation job."""
     if seed is None:
         seed = secrets.randbelow(2**31)
+    if modality_family(modality) == "cxr" and preset == "demo":
+        preset = default_preset(modality)  # "demo" names the demo model of the chosen modality
+    if input_study is not None:
+        if modality == "ct":
+            raise JobError("input images prompt chest X-ray generation only; choose a CXR modality")
+        if not study_access_check(owner, input_study):
+            raise JobError("you may not use that study as input")
+    try:
+        images, spacings = job_input_images(study=input_study) if input_study is not None else (None, None)
+    except GenerationError as exc:
+        raise JobError(f"the input study cannot be read: {exc}") from None
+    if input_study is not None and not images:
+        raise JobError("the input study holds no frontal (PA/AP) or lateral radiograph")
     request = GenerationRequest(
         findings=findings, impression=impression, indication=indication, modality=modality,
         seed=seed, guidance_scale=guidance_scale, num_inference_steps=num_inference_steps,
         preset=preset, spacing_mm=spacing_mm, num_samples=num_samples,
+        input_images=images or None, input_pixel_spacing_mm=spacings or None, with_report=with_report,
     )
     job_validate(request=request)
     with transaction.atomic():
@@ -93,6 +139,7 @@ def job_create(
             modality=modality, preset=preset, seed=seed, guidance_scale=guidance_scale,
             num_inference_steps=num_inference_steps, num_samples=num_samples,
             spacing_mm=list(spacing_mm) if spacing_mm else None, batch=batch, batch_label=batch_label,
+            input_study=input_study, with_report=with_report,
             progress_total=num_inference_steps * num_samples,
         )
         job_enqueue(job=job)
@@ -115,6 +162,7 @@ def job_variants_create(*, job: GenerationJob, owner, kind: str) -> list[Generat
         owner=owner, findings=job.findings, impression=job.impression, indication=job.indication,
         modality=job.modality, preset=job.preset, num_inference_steps=job.num_inference_steps,
         num_samples=1, spacing_mm=tuple(job.spacing_mm) if job.spacing_mm else None, batch=uuid.uuid4(),
+        input_study=job.input_study, with_report=job.with_report,
     )
     if kind == "new-seed":
         return [job_create(**common, seed=None, guidance_scale=job.guidance_scale, batch_label="new seed")]

@@ -19,7 +19,8 @@ from webapp.jobs.services import JobError, job_cancel, job_create, job_variants_
 
 @role_required(EDUCATORS)
 def job_new(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.POST or None)
+    initial = {key: request.GET[key] for key in ("findings", "impression", "modality") if key in request.GET}
+    form = ReportForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             job = job_create(owner=request.user, **form.cleaned_data)

@@ -15,7 +15,29 @@ from tqdm import tqdm
 
 from generation import GenerationError, GenerationRequest, generate
 from generation.request import DEFAULT_GUIDANCE, DEFAULT_STEPS, MODALITIES
-from webapp.jobs.outputs import write_sample_files
+from webapp.jobs.outputs import write_cxr_sample_files, write_sample_files
+
+
+def read_input_radiographs(*, frontal: str | None, lateral: str | None) -> tuple[dict, dict]:
+    """DICOM radiographs given on the command line → engine inputs (view → image, spacing)."""
+    from generation.cxr.preprocess import read_dicom_cxr
+
+    images, spacings = {}, {}
+    for view, path in (("frontal", frontal), ("lateral", lateral)):
+        if not path:
+            continue
+        if not Path(path).is_file():
+            raise CommandError(f"--input-{view}: {path} is not a file")
+        try:
+            radiograph = read_dicom_cxr(path)
+        except GenerationError as exc:
+            raise CommandError(f"--input-{view}: {exc}") from None
+        except Exception as exc:  # pydicom's errors for a non-DICOM file vary
+            raise CommandError(f"--input-{view}: {path} is not a readable DICOM file ({exc})") from None
+        images[view] = radiograph.pixels
+        if radiograph.pixel_spacing_mm:
+            spacings[view] = radiograph.pixel_spacing_mm
+    return images, spacings
 
 
 class Command(BaseCommand):
@@ -33,10 +55,15 @@ class Command(BaseCommand):
         parser.add_argument("--preset", default="demo")
         parser.add_argument("--weights-dir", default=None, help="overrides RADSYNTH_WEIGHTS_DIR")
         parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available)")
+        parser.add_argument("--input-frontal", default=None, help="DICOM file: a frontal radiograph that prompts a CXR output")
+        parser.add_argument("--input-lateral", default=None, help="DICOM file: a lateral radiograph that prompts a CXR output")
+        parser.add_argument("--with-report", action="store_true", help="CXR: also draft a report (always on for cxr-report)")
         parser.add_argument("--out", required=True, help="output folder (created)")
 
     def handle(self, *args, **opts):
+        images, spacings = read_input_radiographs(frontal=opts["input_frontal"], lateral=opts["input_lateral"])
         request = GenerationRequest(
+            input_images=images or None, input_pixel_spacing_mm=spacings or None, with_report=opts["with_report"],
             findings=opts["findings"], impression=opts["impression"], indication=opts["indication"],
             modality=opts["modality"], seed=opts["seed"], guidance_scale=opts["guidance"],
             num_inference_steps=opts["steps"], preset=opts["preset"], num_samples=opts["samples"],
@@ -58,25 +85,29 @@ class Command(BaseCommand):
         finally:
             bar.close()
         samples = []
+        writer = write_sample_files if result.modality == "ct" else write_cxr_sample_files
         for index, sample in enumerate(result.samples):
-            files = write_sample_files(
+            files = writer(
                 sample, out / f"sample-{index}", description=f"RadSynth {result.preset} seed {sample.seed}",
                 provenance={"preset": result.preset, "model_version": result.model_version, "seed": sample.seed,
                             "guidance_scale": result.guidance_scale, "steps": result.num_inference_steps},
             )
+            series = files["series"] if isinstance(files["series"], list) else [files["series"]]
             samples.append({
                 "seed": sample.seed,
-                "dicom_dir": str(files["dicom_dir"]),
-                "dicom_files": [str(p) for p in files["series"].paths],
-                "study_instance_uid": files["series"].study_uid,
-                "series_instance_uid": files["series"].series_uid,
-                "nifti": str(files["nifti"]),
+                "dicom_dir": str(files["dicom_dir"]) if files["dicom_dir"] else None,
+                "dicom_files": [str(p) for s in series for p in s.paths],
+                "study_instance_uid": series[0].study_uid if series else None,
+                "series_instance_uids": [s.series_uid for s in series],
+                "nifti": str(files["nifti"]) if files.get("nifti") else None,
                 "thumbnails": {k: str(v) for k, v in files["thumbnails"].items()},
+                "report": getattr(sample, "report", None),
+                "coherence": getattr(sample, "coherence", None),
             })
         summary = result.to_dict()
         payload = {
             "out": str(out),
-            "paths": [s["dicom_dir"] for s in samples],
+            "paths": [s["dicom_dir"] for s in samples if s["dicom_dir"]],
             "seed": result.samples[0].seed,
             "model_version": result.model_version,
             "preset": result.preset,
