@@ -1,0 +1,3 @@
+from benchmarks.ct_factual.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+from generation.cxr.training import main
+
+raise SystemExit(main())
