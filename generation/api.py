@@ -80,6 +80,34 @@ def _peak_memory(device: torch.device) -> tuple[int, str]:
     return int(rss if sys.platform == "darwin" else rss * 1024), "cpu_max_rss"
 
 
+def finish_result(
+    request: GenerationRequest,
+    preset: Preset,
+    weights_sha256: str,
+    steps: int,
+    dev: torch.device,
+    samples: list,
+    warnings: list[str],
+    timings: dict[str, float],
+) -> GenerationResult:
+    """The provenance every modality reports with its samples (shared by CT and CXR)."""
+    peak, kind = _peak_memory(dev)
+    return GenerationResult(
+        samples=samples,
+        modality=request.modality,
+        preset=preset.name,
+        model_version=preset.model_version,
+        weights_sha256=weights_sha256,
+        guidance_scale=float(request.guidance_scale),
+        num_inference_steps=steps,
+        device=str(dev),
+        warnings=list(dict.fromkeys(warnings)),
+        timings={k: round(v, 4) for k, v in timings.items()},
+        peak_memory_bytes=peak,
+        peak_memory_kind=kind,
+    )
+
+
 def generate(
     request: GenerationRequest,
     on_step: Callable[[int, int], None] | None = None,
@@ -178,18 +206,4 @@ def _run(
             )
         )
     timings["total"] = time.perf_counter() - start
-    peak, kind = _peak_memory(dev)
-    return GenerationResult(
-        samples=samples,
-        modality=request.modality,
-        preset=preset.name,
-        model_version=preset.model_version,
-        weights_sha256=loaded.weights_sha256,
-        guidance_scale=float(request.guidance_scale),
-        num_inference_steps=steps,
-        device=str(dev),
-        warnings=list(dict.fromkeys(warnings)),
-        timings={k: round(v, 4) for k, v in timings.items()},
-        peak_memory_bytes=peak,
-        peak_memory_kind=kind,
-    )
+    return finish_result(request, preset, loaded.weights_sha256, steps, dev, samples, warnings, timings)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from generation.api import _peak_memory  # the CT path's memory measurement, shared
+from generation.api import _cache_key, finish_result  # shared with the CT path
 from generation.cxr.loading import LoadedCXRPipeline, build_cxr_pipeline
 from generation.cxr.modalities import REPORT, REQUEST_VIEWS, VIEW_POSITION
 from generation.pipelines.loading import pick_device
@@ -29,15 +29,6 @@ from generation.result import GeneratedCXRSample, GenerationResult
 
 BITS_STORED = 12
 _CACHE: dict[tuple, LoadedCXRPipeline] = {}
-
-
-def _cache_key(preset: Preset, weights_dir, device: torch.device, allow_untrained: bool) -> tuple:
-    # File stamps in the key: replacing weights on disk is picked up without a restart.
-    stamps = tuple(
-        (str(f.path), f.path.stat().st_mtime_ns if f.path.exists() else None)
-        for f in preset.expected_files(weights_dir)
-    )
-    return (str(preset.source), preset.source.stat().st_mtime_ns, stamps, str(device), allow_untrained)
 
 
 def get_cxr_pipeline(
@@ -128,18 +119,4 @@ def run_cxr(
             )
         )
     timings["total"] = time.perf_counter() - start
-    peak, kind = _peak_memory(dev)
-    return GenerationResult(
-        samples=samples,
-        modality=request.modality,
-        preset=preset.name,
-        model_version=preset.model_version,
-        weights_sha256=loaded.weights_sha256,
-        guidance_scale=float(request.guidance_scale),
-        num_inference_steps=steps,
-        device=str(dev),
-        warnings=list(dict.fromkeys(warnings)),
-        timings={k: round(v, 4) for k, v in timings.items()},
-        peak_memory_bytes=peak,
-        peak_memory_kind=kind,
-    )
+    return finish_result(request, preset, loaded.weights_sha256, steps, dev, samples, warnings, timings)
