@@ -56,6 +56,7 @@ from generation.networks import build_unet  # noqa: E402
 from generation.phantom import FINDING_NAMES  # noqa: E402
 from generation.phantom.labeler import label_vector  # noqa: E402
 from generation.registry import load_preset  # noqa: E402
+from generation.request import DEFAULT_GUIDANCE  # noqa: E402
 from generation.weights_io import load_weights, read_metadata  # noqa: E402
 
 IMAGE_FLOWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -367,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", default=None, help="directory with unet_<view>_single.safetensors")
     parser.add_argument("--max-cases", type=int, default=120)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--guidance", type=float, default=3.0)
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="CFG scale (default: the request default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=64, help="cases per generation batch")
     parser.add_argument("--evaluator-steps", type=int, default=1500)

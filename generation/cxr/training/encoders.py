@@ -7,27 +7,35 @@ states are trained with the symmetric InfoNCE loss and a learnable temperature o
 pairings of a case: frontal-report, lateral-report and frontal-lateral (the pairwise "bridging"
 rounds of the paper, summed per step). Cases with identical report text count as positives of
 each other. Images get small random shifts, zooms and contrast changes, never flips (a flip
-would swap the patient's left and right). Writes RUN/shared_space.safetensors and the
-embedding cache the later stages condition on.
+would swap the patient's left and right).
+
+Reports are augmented as well: each step a case's text is its full report, its impression, its
+findings, or a random subset of its sentences (the frozen encoder runs on the drawn texts), so
+that a user's one-line prompt ("Large left pleural effusion.") lands where the full report of
+such a case lands. Without this the head only ever sees complete phantom reports, and a short
+prompt loses its laterality. Writes RUN/shared_space.safetensors and the embedding cache (full
+reports) the later stages condition on.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
 from generation.cxr.contrastive import info_nce, same_text_mask
-from generation.cxr.data import report_texts
-from generation.cxr.encoders import SharedSpace
+from generation.cxr.data import CXRCase, report_texts
+from generation.cxr.encoders import SharedSpace, TextBackbone, report_text
 from generation.cxr.loading import text_encoder_width
 from generation.cxr.training.common import (
     StageTimer,
     embedding_cache,
     export_fp16,
     image_cache,
+    load_backbone,
     loop_settings,
     open_run,
     random_batches,
@@ -36,7 +44,6 @@ from generation.cxr.training.common import (
     stage_parser,
     stage_settings,
     summary_line,
-    text_cache,
 )
 from generation.training.common import run_main
 from generation.training.loop import Trainer
@@ -65,13 +72,54 @@ def augment(images: torch.Tensor) -> torch.Tensor:
     return (out.clamp(0, 1) ** gamma * gain).clamp(0, 1)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+#: Probabilities of the text variants: full report, impression, findings, sentence subset.
+TEXT_VARIANTS: tuple[float, float, float, float] = (0.4, 0.2, 0.1, 0.3)
+
+
+def text_variant(findings: str, impression: str, draw: torch.Tensor) -> str:
+    """One augmented report text; ``draw`` holds uniform random numbers (one per sentence + 2).
+
+    The sentence-subset variant always keeps at least one impression sentence: the impression
+    names the case's findings, and a subset of boilerplate alone ("Heart size is normal.") would
+    pair a normal-sounding text with an abnormal image.
+    """
+    u, cut = float(draw[0]), torch.tensor(TEXT_VARIANTS).cumsum(0).tolist()
+    if u < cut[0]:
+        return report_text(findings, impression)
+    if u < cut[1] and impression.strip():
+        return impression.strip()
+    if u < cut[2] and findings.strip():
+        return findings.strip()
+    f_sents = [s for s in _SENTENCE.split(findings.strip()) if s]
+    i_sents = [s for s in _SENTENCE.split(impression.strip()) if s]
+    coins = draw[1:].tolist()
+    keep_f = [s for s, r in zip(f_sents, coins, strict=False) if r < 0.5]
+    keep_i = [s for s, r in zip(i_sents, coins[len(f_sents) :], strict=False) if r < 0.5]
+    anchor = i_sents or f_sents
+    if not keep_i and anchor:
+        pick = anchor[int(float(draw[-1]) * len(anchor)) % len(anchor)]
+        keep_i = [pick] if pick not in keep_f else []
+    return " ".join(keep_f + keep_i) or report_text(findings, impression)
+
+
 def contrastive_loss(
-    shared: torch.nn.Module, batch: dict[str, torch.Tensor], positives: torch.Tensor
+    shared: torch.nn.Module,
+    batch: dict[str, torch.Tensor],
+    positives: torch.Tensor,
+    backbone: TextBackbone,
+    cases: list[CXRCase],
 ) -> torch.Tensor:
     model = shared.module if hasattr(shared, "module") else shared
     e_f = model.encode_image(augment(batch["frontal"]))
     e_l = model.encode_image(augment(batch["lateral"]))
-    e_t = model.encode_text_states(batch["states"], batch["mask"])
+    draws = torch.rand(len(batch["index"]), 64)
+    texts = [
+        text_variant(cases[i].findings, cases[i].impression, d)
+        for i, d in zip(batch["index"].tolist(), draws, strict=True)
+    ]
+    states, mask = backbone.states(texts)
+    e_t = model.encode_text_states(states.to(e_f.device), mask.to(e_f.device))
     scale = model.temperature()
     pos = positives[batch["index"]][:, batch["index"]]
     return (info_nce(e_f, e_t, scale, pos) + info_nce(e_l, e_t, scale, pos) + info_nce(e_f, e_l, scale, pos)) / 3
@@ -100,7 +148,7 @@ def train(args: argparse.Namespace) -> dict:
     folder = stage_dir(run, KIND, KIND, {"settings": settings, "n_cases": len(run.cases)})
     info = setup_device(args)
     images = image_cache(run)
-    text = text_cache(run, info.device)
+    backbone, _ = load_backbone(run, info.device)
     texts = report_texts(run.cases)
     positives = same_text_mask(texts)
     train_index = run.train_index
@@ -109,17 +157,14 @@ def train(args: argparse.Namespace) -> dict:
 
     def fetch(pos: torch.Tensor) -> dict[str, torch.Tensor]:
         idx = train_index[pos]
-        return {
-            "frontal": images["frontal"][idx], "lateral": images["lateral"][idx],
-            "states": text["states"][idx], "mask": text["mask"][idx], "index": idx,
-        }  # fmt: skip
+        return {"frontal": images["frontal"][idx], "lateral": images["lateral"][idx], "index": idx}
 
     trainer = Trainer(shared, "shared_space", folder, info, loop_settings(settings, args))
     start = trainer.maybe_resume()
     positives = positives.to(info.device)
     result = trainer.fit(
         random_batches(len(train_index), int(settings["batch_size"]), fetch),
-        lambda net, batch: contrastive_loss(net, batch, positives),
+        lambda net, batch: contrastive_loss(net, batch, positives, backbone, run.cases),
     )
     path = export_fp16(
         shared.state_dict(), run.weights_path("shared_space"), run, "shared_space",

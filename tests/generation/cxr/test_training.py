@@ -78,3 +78,21 @@ def test_dataset_problems_are_reported(tmp_path):
         read_cxr_cases(data)
     assert {hashed_split(f"c{i}") for i in range(200)} == {"train", "test"}
     assert training_main(["bogus"]) == 2
+
+
+def test_report_augmentation_keeps_an_impression_sentence():
+    import torch
+
+    from generation.cxr.training.encoders import text_variant
+
+    findings = "PA and lateral views of the chest. Heart size is normal. Large left pleural effusion."
+    impression = "Large left pleural effusion. Cardiomegaly."
+    generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for _ in range(300):
+        text = text_variant(findings, impression, torch.rand(64, generator=generator))
+        assert text.strip()
+        seen.add(text)
+        assert "effusion" in text.lower() or "cardiomegaly" in text.lower()
+    assert impression in seen and f"{findings} {impression}" in seen and findings in seen
+    assert len(seen) > 5  # sentence subsets too
