@@ -39,7 +39,7 @@ HIST_GRID = (3, 2, 2)
 @dataclass
 class ClassifierConfig:
     width: int = 16  # channels of the first stage; stages use width x (1, 2, 2, 4, 4, 8)
-    epochs: int = 10
+    epochs: int = 20
     batch_size: int = 8
     lr: float = 2e-3
     weight_decay: float = 1e-4

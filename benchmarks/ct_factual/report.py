@@ -33,7 +33,7 @@ def markdown_table(result: dict) -> str:
     names = result["finding_names"]
     rows = result["rows"]
     head = ["", *[SHORT.get(n, n) for n in names], "macro AUC [95% CI]", "Δ vs s=1 [95% CI]",
-            "MAD (HU)", "1−SSIM"]  # fmt: skip
+            "macro, judge-reliable", "MAD (HU)", "1−SSIM"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     order = ["real"] if "real" in rows else []
     order += sorted((k for k in rows if k != "real"), key=float)
@@ -52,7 +52,8 @@ def markdown_table(result: dict) -> str:
         ssim = _f(div.get("one_minus_ssim"), 3) if div else "—"
         if key == "real" and div:
             mad, ssim = f"({mad})", f"({ssim})"
-        cells = [_row_label(key, row), *[_f(row["auc"][n]) for n in names], f"**{macro}**", dtxt, mad, ssim]
+        cells = [_row_label(key, row), *[_f(row["auc"][n]) for n in names], f"**{macro}**", dtxt,
+                 _f(row.get("macro_auc_judge_reliable")), mad, ssim]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -87,6 +88,12 @@ def markdown_report(result: dict) -> str:
         "",
         f"Positive reports per finding: {pos}.",
     ]
+    rel = result.get("judge_reliable_findings") or {}
+    if rel:
+        lines.append(
+            f"Judge-reliable findings (judge AUC ≥ {rel['threshold_val_auc']:.2f} on its own held-out real "
+            f"split, fixed before scoring generated CTs): {', '.join(SHORT.get(n, n) for n in rel['findings']) or 'none'}."
+        )
     if result["skipped_findings"]:
         lines.append("Not evaluated (too few positives/negatives): " + "; ".join(
             f"{k}: {v}" for k, v in result["skipped_findings"].items()) + ".")

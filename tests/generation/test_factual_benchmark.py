@@ -24,7 +24,7 @@ from benchmarks.ct_factual.metrics import (
     json_safe,
     pairwise_diversity,
 )
-from benchmarks.ct_factual.runner import BenchConfig, run_benchmark
+from benchmarks.ct_factual.runner import BenchConfig, _weights_stamp, generate_cached, run_benchmark
 from generation.phantom import FINDING_NAMES, make_case
 
 
@@ -108,16 +108,30 @@ def test_tiny_benchmark_run_is_well_formed(untrained_weights_dir, tmp_path):
                 assert name in data["skipped_findings"], (key, name)
             else:
                 assert 0.0 <= value <= 1.0
-        assert row["macro_auc"] is None or 0.0 <= row["macro_auc"] <= 1.0
+        for macro in (row["macro_auc"], row["macro_auc_judge_reliable"]):
+            assert macro is None or 0.0 <= macro <= 1.0
     for key in ("1", "5"):
         div = data["rows"][key]["diversity"]
         assert div["reports"] == 1 and div["seeds_per_report"] == 2
         assert math.isfinite(div["mean_abs_diff_hu"]) and div["mean_abs_diff_hu"] >= 0
         assert 0.0 <= div["one_minus_ssim"] <= 2.0
     assert data["targets"]["default_guidance"] == 5.0
+    assert set(data["judge_reliable_findings"]["findings"]) <= set(data["evaluated_findings"])
+    assert data["n_generated_from_cache"] == 0  # first run: everything generated
     assert {s["guidance"] for s in data["samples"]} == {1.0, 5.0}
     md = (tmp_path / "tiny.md").read_text()
     assert "real CT (ceiling)" in md and "generated, s = 1" in md and "generated, s = 5" in md
+    # the generated volumes were cached: asking again reads them back instead of generating
+    from generation import GenerationRequest
+    from generation.registry import load_preset
+
+    first = data["heldout"]["cases"][0]
+    request = GenerationRequest(findings=first["findings"], impression=first["impression"], seed=cfg.gen_seed,
+                                guidance_scale=1.0, num_inference_steps=1, num_samples=2)  # fmt: skip
+    stamp = _weights_stamp(load_preset("demo"), str(untrained_weights_dir))
+    again = generate_cached(request, tmp_path / "generated", stamp, weights_dir=str(untrained_weights_dir),
+                            device="cpu", allow_untrained=True)  # fmt: skip
+    assert again["cached"] and again["volumes"].shape == (2, 48, 64, 64)
     for kind in ("figure", "examples"):
         assert (tmp_path / f"tiny{'_examples' if kind == 'examples' else ''}.png").read_bytes()[:4] == b"\x89PNG"
         assert kind in paths
