@@ -59,6 +59,12 @@ def untrained_weights_dir(tmp_path_factory):
     dims = preset.spatial_dims
     save_weights(build_autoencoder(preset.section("autoencoder"), dims), target / preset.data["files"]["autoencoder"])
     save_weights(build_unet(preset.section("unet"), dims), target / preset.data["files"]["unet"])
+    # CXR jobs are cheap enough to run on the real shipped cxr-demo weights (no untrained copy).
+    from generation.registry import DEFAULT_WEIGHTS_DIR
+
+    shipped_cxr = DEFAULT_WEIGHTS_DIR / "cxr-demo"
+    if shipped_cxr.is_dir():
+        (root / "cxr-demo").symlink_to(shipped_cxr.resolve(), target_is_directory=True)
     return root
 
 

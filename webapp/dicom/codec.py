@@ -202,12 +202,14 @@ def write_dx_image(
     series_description: str | None = None,
     series_number: int = 1,
     synthetic: bool,
+    bits_stored: int | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> SeriesWritten:
     """Write one Digital X-Ray Image Storage – For Presentation image (MONOCHROME2).
 
     ``image`` is [row, column], row 0 at the top (superior) and displayed as is; floats are taken
-    as 0..1 and stored as 12-bit, integers are stored unchanged (clipped to 0..65535).
+    as 0..1 and stored as 12-bit, integers are stored unchanged (clipped to 0..2^bits_stored - 1,
+    16 bits unless the caller says how many its values use).
     """
     view_position = view_position.upper()
     if view_position not in _DX_ORIENTATION:
@@ -218,7 +220,10 @@ def write_dx_image(
     if np.issubdtype(pixels.dtype, np.floating):
         stored, bits = np.rint(np.clip(pixels, 0.0, 1.0) * 4095).astype("<u2"), 12
     else:
-        stored, bits = np.clip(pixels, 0, 65535).astype("<u2"), 16
+        bits = int(bits_stored or 16)
+        if not 1 <= bits <= 16:
+            raise ValueError(f"bits_stored must be in 1..16, got {bits_stored}")
+        stored = np.clip(pixels, 0, (1 << bits) - 1).astype("<u2")
     study = dict(study or {})
     study.setdefault("StudyInstanceUID", generate_uid())
     series_uid = generate_uid()

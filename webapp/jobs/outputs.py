@@ -65,7 +65,7 @@ def write_cxr_sample_files(sample, out_dir: Path, *, description: str, provenanc
         series = write_dx_image(
             image, sample.pixel_spacing_mm, out_dir / "dicom" / f"{view}.dcm",
             view_position=position, study={"StudyInstanceUID": study_uid}, series_number=number,
-            series_description=f"{description} {view}"[:64], synthetic=True,
+            series_description=f"{description} {view}"[:64], synthetic=True, bits_stored=sample.bits_stored,
             extra={"ImageComments": json.dumps({**provenance, "view": view}, sort_keys=True)[:10240]},
         )  # fmt: skip
         written.append(series)

@@ -229,15 +229,15 @@ radiograph report (findings + impression).
 ## Commands
 ```
 {chr(10).join(dataset_command(d) for d in [run.args.data, *run.args.extra_data])}
-nice -n 10 python -m generation.cxr.training all --data {run.args.data}{extra_flags} --out {run.out}{run_flags} --ship generation/weights/{run.preset.name}
+OMP_NUM_THREADS=1 python -m generation.cxr.training all --data {run.args.data}{extra_flags} --out {run.out}{run_flags} --ship generation/weights/{run.preset.name}
 ```
 (equivalently the stages one by one: `encoders`, `autoencoder`, `ldm --view frontal`,
 `ldm --view lateral`, `report`, `joint`).
 
 ## Hardware and duration
 {hardware(run.args.threads)}. Training time of the shipped stages: {total_cpu / 60:.1f} CPU-minutes; {total / 60:.1f} min of
-stage wall-clock time summed (stages ran concurrently with `--jobs`, at `nice -n 10` on a CPU
-shared with the CT model's training and other jobs, so wall-clock time overstates the cost).
+stage wall-clock time summed ({"up to " + str(run.args.jobs) + " stages at once" if run.args.jobs > 1 else "one stage at a time"}, on a
+CPU shared with the CT model's training and other jobs, so wall-clock time overstates the cost).
 
 | stage | steps | final loss | wall s | CPU s | held-out / notes |
 |---|---|---|---|---|---|

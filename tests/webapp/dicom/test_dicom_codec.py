@@ -173,3 +173,17 @@ def test_dx_images_for_presentation(tmp_path):
     assert list(pa.PatientOrientation) == ["L", "F"] and list(ll.PatientOrientation) == ["P", "F"]
     assert pa.StudyInstanceUID == ll.StudyInstanceUID and pa.SeriesInstanceUID != ll.SeriesInstanceUID
     assert pa.PresentationIntentType == "FOR PRESENTATION"
+
+
+def test_dx_integer_pixels_declare_the_bits_they_use(tmp_path):
+    from webapp.dicom.codec import write_dx_image
+
+    image = np.array([[0, 4095], [5000, 17]], dtype=np.uint16)  # 12-bit values, one out of range
+    write_dx_image(image, (0.5, 0.5), tmp_path / "a.dcm", synthetic=True, bits_stored=12)
+    ds = pydicom.dcmread(tmp_path / "a.dcm")
+    assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (16, 12, 11)
+    assert ds.pixel_array.tolist() == [[0, 4095], [4095, 17]]
+    write_dx_image(image, (0.5, 0.5), tmp_path / "b.dcm", synthetic=True)
+    assert pydicom.dcmread(tmp_path / "b.dcm").BitsStored == 16
+    with pytest.raises(ValueError, match="bits_stored"):
+        write_dx_image(image, (0.5, 0.5), tmp_path / "c.dcm", synthetic=True, bits_stored=20)
