@@ -99,6 +99,11 @@ class Preset:
         for spec in self.data["text_encoders"]:
             path = resolve_encoder_path(spec["path"], root)
             files.append(ExpectedFile(f"text encoder {spec['name']}", path, kind="dir"))
+        space = self.section("conditioning").get("report_space")
+        if space:  # another preset's shared-space text head (see generation/text/report_space.py)
+            other = load_preset(str(space.get("preset", "")))
+            path = root.parent / other.name / other.data["files"]["shared_space"]
+            files.append(ExpectedFile(f"report space ({other.name} shared_space)", path))
         return files
 
     @cached_property

@@ -65,11 +65,18 @@ def markdown_report(result: dict) -> str:
     t = result["targets"]
     val = c.get("val") or {}
     pos = ", ".join(f"{SHORT.get(k, k)} {v}" for k, v in h["positives"].items())
+    ts = result["timings_s"]
+    cached = result.get("n_generated_from_cache") or 0
+    cache_note = (
+        f" ({cached} of {result['n_generated']} CTs read from the generation cache; making them took "
+        f"{ts.get('engine_time_of_cached_cts', 0) / 60:.1f} min of engine time)" if cached else
+        f" ({ts.get('per_generated_ct')} s per generated CT)"
+    )  # fmt: skip
     lines = [
         f"### {result['title']}",
         "",
-        f"Command: `{result.get('command', '')}` · wall time {result['timings_s']['total'] / 60:.1f} min · "
-        f"{result['env']['date']} · {result['env']['device']}, {result['env']['threads']} threads",
+        f"Command: `{result.get('command', '')}` · wall time {ts['total'] / 60:.1f} min{cache_note} · "
+        f"{result['env']['date']} · {result['env']['device']}, {result['env']['threads']} thread(s)",
         "",
     ]
     if result["untrained_weights"]:
@@ -92,7 +99,8 @@ def markdown_report(result: dict) -> str:
     if rel:
         lines.append(
             f"Judge-reliable findings (judge AUC ≥ {rel['threshold_val_auc']:.2f} on its own held-out real "
-            f"split, fixed before scoring generated CTs): {', '.join(SHORT.get(n, n) for n in rel['findings']) or 'none'}."
+            f"split, fixed before scoring generated CTs): {', '.join(SHORT.get(n, n) for n in rel['findings']) or 'none'}"
+            "; the secondary macro averages these only."
         )
     if result["skipped_findings"]:
         lines.append("Not evaluated (too few positives/negatives): " + "; ".join(
@@ -152,9 +160,16 @@ def write_figure(result: dict, path: Path) -> None:
     ax2.plot(s, mad, "o-", color="C1", label="mean |ΔHU| between seeds")
     ax2.set(xlabel="guidance scale s", ylabel="mean |ΔHU|", title="diversity (same report, different seeds)")
     ax2.set_xticks(s)
+    real_mad = ((rows.get("real") or {}).get("diversity") or {}).get("mean_abs_diff_hu")
+    if real_mad is not None:
+        ax2.axhline(real_mad, color="C2", ls="--", label="real, between different patients")
     ax3 = ax2.twinx()
     ax3.plot(s, dssim, "s--", color="C4", label="1 − SSIM")
     ax3.set_ylabel("1 − SSIM")
+    # start both axes at zero so that small changes are not blown up
+    top = np.nanmax([*mad, real_mad or 0.0, 1e-6])
+    ax2.set_ylim(0, 1.15 * top)
+    ax3.set_ylim(0, 1.15 * max(np.nanmax([*dssim, 1e-6]), 1e-6))
     h1, l1 = ax2.get_legend_handles_labels()
     h2, l2 = ax3.get_legend_handles_labels()
     ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")

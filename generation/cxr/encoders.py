@@ -125,7 +125,7 @@ class TextBackbone(nn.Module):
     def __init__(self, encoder: TextEncoder) -> None:
         super().__init__()
         self.encoder = encoder
-        self.width = int(encoder.model.config.hidden_size)
+        self.width = encoder.width
 
     @property
     def name(self) -> str:
@@ -138,14 +138,9 @@ class TextBackbone(nn.Module):
     def truncation_warnings(self, texts: list[str]) -> list[str]:
         return self.encoder.truncation_warnings(texts, "report")
 
-    @torch.no_grad()
     def states(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """([B, T, E] float32 token states, [B, T] attention mask) on the encoder's device."""
-        batch = self.encoder.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.encoder.max_length, return_tensors="pt"
-        ).to(self.encoder.device)
-        hidden = self.encoder.model(**batch).last_hidden_state.float()
-        return hidden, batch["attention_mask"]
+        return self.encoder.token_states(texts)
 
 
 def report_text(findings: str, impression: str) -> str:

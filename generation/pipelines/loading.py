@@ -8,12 +8,13 @@ from pathlib import Path
 
 import torch
 
-from generation.errors import MissingWeights
+from generation.errors import GenerationError, MissingWeights
 from generation.networks import build_autoencoder, build_scheduler, build_unet
 from generation.pipelines.report2ct import Report2CTConfig, Report2CTPipeline
 from generation.registry import Preset
 from generation.text import MultiEncoder, load_text_encoder, random_text_encoder
 from generation.text.encoder import resolve_encoder_path
+from generation.text.report_space import ReportSpace
 from generation.weights_io import combined_sha256, encoder_weight_files, load_weights
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,57 @@ def load_text_encoders(
             )
         )
         files.extend((f"{spec['name']}/{p.name}", p) for p in encoder_weight_files(path))
-    return MultiEncoder(encoders), files, missing
+    conditioning = preset.section("conditioning")
+    space = None
+    if conditioning.get("report_space"):
+        space = load_report_space(preset, conditioning["report_space"], root, encoders, allow_untrained)
+        if space.files:
+            files.extend(space.files)
+        else:
+            missing.append(f"report space {space.module.name}")
+        space = space.module
+    tokens = int(conditioning.get("tokens_per_section", 0))
+    return MultiEncoder(encoders, tokens_per_section=tokens, report_space=space), files, missing
+
+
+@dataclass
+class LoadedReportSpace:
+    module: ReportSpace
+    files: list[tuple[str, Path]]
+
+
+def load_report_space(
+    preset: Preset, config: dict, root: Path, encoders: list, allow_untrained: bool
+) -> LoadedReportSpace:
+    """The text head of another preset's shared space (``{"preset": "cxr-demo"}``), reading
+    the token states of this preset's own encoder of the same path."""
+    from generation.cxr.conditioning import default_context_scale
+    from generation.cxr.encoders import SharedSpace
+    from generation.registry import load_preset
+
+    other = load_preset(str(config.get("preset", "")))
+    spec = other.data["text_encoders"][0]
+    path = resolve_encoder_path(spec["path"], root.parent / other.name)
+    ours = [
+        e for e, s in zip(encoders, preset.data["text_encoders"], strict=True)
+        if resolve_encoder_path(s["path"], root) == path
+    ]  # fmt: skip
+    if not ours:
+        raise GenerationError(
+            f"preset {preset.name}: the report space of {other.name} reads {spec['name']} "
+            f"({spec['path']}), which is not one of this preset's text encoders"
+        )
+    dim = int(other.section("shared_space").get("dim", 128))
+    shared = SharedSpace.from_config(other.section("shared_space"), ours[0].width)
+    weights = root.parent / other.name / other.data["files"]["shared_space"]
+    files = []
+    if weights.is_file():
+        load_weights(shared, weights, other.name, "shared_space (report space)")
+        files.append((f"report space {other.name}/{weights.name}", weights))
+    elif not allow_untrained:
+        raise MissingWeights(str(weights), preset.name, role=f"report space ({other.name} shared_space)")
+    scale = float(other.section("conditioning").get("context_scale") or default_context_scale(dim))
+    return LoadedReportSpace(ReportSpace(ours[0], shared.text_head, dim, scale, other.name), files)
 
 
 def build_pipeline(

@@ -83,12 +83,14 @@ class TextEncoder(nn.Module):
                 )
         return warnings
 
+    @property
+    def width(self) -> int:
+        """Channels of one token state (the transformer's hidden size)."""
+        return int(self.model.config.hidden_size)
+
     @torch.no_grad()
-    def encode(
-        self, texts: list[str], section: str | None = None
-    ) -> tuple[torch.Tensor, list[str]]:
-        """Pooled embeddings [len(texts), dim] (float32) and truncation warnings."""
-        warnings = self.truncation_warnings(texts, section)
+    def token_states(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """([B, T, width] float32 contextual token states, [B, T] attention mask), no pooling."""
         batch = self.tokenizer(
             texts,
             padding=True,
@@ -97,7 +99,15 @@ class TextEncoder(nn.Module):
             return_tensors="pt",
         ).to(self.device)
         hidden = self.model(**batch).last_hidden_state.float()
-        pooled = [pool(hidden, batch["attention_mask"], mode) for mode in self.pooling]
+        return hidden, batch["attention_mask"]
+
+    def encode(
+        self, texts: list[str], section: str | None = None
+    ) -> tuple[torch.Tensor, list[str]]:
+        """Pooled embeddings [len(texts), dim] (float32) and truncation warnings."""
+        warnings = self.truncation_warnings(texts, section)
+        hidden, mask = self.token_states(texts)
+        pooled = [pool(hidden, mask, mode) for mode in self.pooling]
         return torch.cat(pooled, dim=-1), warnings
 
 

@@ -31,7 +31,7 @@ from generation.training.common import (
     training_settings,
     write_run_config,
 )
-from generation.training.data import VolumeDataset, read_cases
+from generation.training.data import VolumeDataset, read_training_cases
 from generation.training.loop import LoopSettings, Trainer, infinite_batches
 
 KIND = "autoencoder"
@@ -83,7 +83,7 @@ def train(args: argparse.Namespace) -> dict:
     kl_weight = (
         args.kl_weight if args.kl_weight is not None else float(settings.get("kl_weight", 1e-6))
     )
-    cases = read_cases(args.data)
+    cases = read_training_cases(args.data, args.extra_data)
     out = Path(args.out)
     distributed.check_device(args.device)
     prepare_out_dir(out, KIND, preset, args)

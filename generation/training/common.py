@@ -26,6 +26,11 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--data", required=True, help="data directory (cases.csv + ct/)")
     parser.add_argument(
+        "--extra-data", action="append", default=[], metavar="DIR",
+        help="supplementary data set, training cases only (repeatable), e.g. a finding-enriched "
+        "one; any held-out split is --data's",
+    )  # fmt: skip
+    parser.add_argument(
         "--out", required=True, help="output directory (checkpoints, logs, weights)"
     )
     parser.add_argument("--preset", default="demo", help="preset name or path to a preset .json")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,16 @@ class Case:
 
 
 CaseReader = Callable[[Path], list[Case]]
+
+
+def read_training_cases(data_dir: str | Path, extra_dirs: Sequence[str | Path] = ()) -> list[Case]:
+    """``data_dir``'s cases followed by those of each supplementary set, whose case ids are
+    prefixed with the set's folder name so that they never collide."""
+    cases = read_cases(data_dir)
+    for extra in extra_dirs:
+        prefix = Path(extra).name
+        cases += [replace(c, case_id=f"{prefix}/{c.case_id}") for c in read_cases(extra)]
+    return cases
 
 
 def read_cases(data_dir: str | Path) -> list[Case]:

@@ -40,7 +40,7 @@ from generation.training.common import (
     training_settings,
     write_run_config,
 )
-from generation.training.data import read_cases
+from generation.training.data import read_training_cases
 from generation.training.latent_cache import (
     LatentDataset,
     build_cache,
@@ -50,7 +50,7 @@ from generation.training.latent_cache import (
     scale_factor_from_moments,
 )
 from generation.training.loop import LoopSettings, Trainer, infinite_batches
-from generation.weights_io import file_sha256, load_weights
+from generation.weights_io import file_sha256, load_weights, read_metadata
 
 KIND = "ldm"
 
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--autoencoder", default=None,
         help="autoencoder weights (default: <weights dir>/<preset>/autoencoder.safetensors)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--init-unet", default=None,
+        help="start from these UNet weights (fine-tuning; their latent scale factor is kept)",
     )  # fmt: skip
     parser.add_argument("--guidance-dropout", type=float, default=None, help="default 0.15")
     parser.add_argument("--loss", choices=("l1", "mse"), default=None, help="default l1 (MAISI)")
@@ -79,13 +83,17 @@ def _check_inputs(args: argparse.Namespace):
         raise TrainingError(
             f"--guidance-dropout must be in [0, 1), got {settings['guidance_dropout']}."
         )
-    cases = read_cases(args.data)
+    cases = read_training_cases(args.data, args.extra_data)
     root = preset.weights_root(args.weights_dir)
     ae_path = (
         Path(args.autoencoder) if args.autoencoder else root / preset.data["files"]["autoencoder"]
     )
     if not ae_path.is_file():
         raise MissingWeights(str(ae_path), preset.name, role="autoencoder weights (--autoencoder)")
+    if args.init_unet and not Path(args.init_unet).is_file():
+        raise MissingWeights(
+            str(args.init_unet), preset.name, role="initial UNet weights (--init-unet)"
+        )
     for item in preset.expected_files(args.weights_dir):
         if item.kind == "dir" and not item.present:
             raise MissingWeights(str(item.path), preset.name, role=item.role)
@@ -109,7 +117,7 @@ def train(args: argparse.Namespace) -> dict:
         text_encoder.to(info.device)
         fingerprint = cache_fingerprint(
             [file_sha256(ae_path), *(f"{n}:{file_sha256(p)}" for n, p in encoder_files),
-             str(preset.output_shape_zyx), str(preset.hu_range)]
+             str(preset.output_shape_zyx), str(preset.hu_range), f"tokens:{text_encoder.tokens_per_section}"]
         )  # fmt: skip
         cache_dir = out / "cache"
         build_cache(
@@ -123,6 +131,9 @@ def train(args: argparse.Namespace) -> dict:
         paths = cache_paths(cases, cache_dir, require=True)
         # 2. Scale factor from all latents (a resumed run keeps the one it started with).
         scale_factor = scale_factor_from_moments(*latent_moments(paths))
+        init_metadata = read_metadata(Path(args.init_unet)) if args.init_unet else {}
+        if "scale_factor" in init_metadata:  # fine-tuning keeps the latent scale it learned with
+            scale_factor = float(init_metadata["scale_factor"])
         previous = latest_checkpoint(out) if args.resume else None
         if previous is not None:
             saved = json.loads((previous / "state.json").read_text())["extra"]
@@ -131,7 +142,8 @@ def train(args: argparse.Namespace) -> dict:
             write_run_config(
                 out, KIND, preset, args,
                 {"settings": settings, "n_cases": len(cases), "scale_factor": scale_factor,
-                 "autoencoder": str(ae_path), "cache_fingerprint": fingerprint},
+                 "autoencoder": str(ae_path), "cache_fingerprint": fingerprint,
+                 "init_unet": str(args.init_unet) if args.init_unet else None},
             )  # fmt: skip
         # 3. Train the UNet.
         dataset = LatentDataset(paths)
@@ -147,6 +159,8 @@ def train(args: argparse.Namespace) -> dict:
         )  # fmt: skip
         unet = build_unet(preset.section("unet"), preset.spatial_dims,
                           use_flash_attention=None if info.device.type == "cuda" else False)  # fmt: skip
+        if args.init_unet:
+            load_weights(unet, Path(args.init_unet), preset.name, "initial UNet (--init-unet)")
         scheduler = build_scheduler(preset.section("scheduler"), preset.spatial_dims)
         trainer = Trainer(
             unet, "unet", out, info,

@@ -14,6 +14,10 @@ from generation import GenerationRequest, generate
 from generation.registry import load_preset
 
 SEEDS = (0, 1, 2)
+#: A large unilateral effusion on a phantom opens a right-left gap of > 100 HU (checked below).
+RIGHT_LEFT_GAP_HU = 100.0
+#: How far the side without fluid may move from the normal report's value.
+UNCHANGED_SIDE_HU = 100.0
 
 
 def dependent_hemithorax_hu(volume: np.ndarray) -> tuple[float, float]:
@@ -51,15 +55,52 @@ def test_phantom_metric_separates_right_from_left_effusions():
 
 
 def test_effusion_report_fills_the_dependent_chest_with_fluid(shipped):
-    """What the shipped demo model has learned: an effusion report gives dependent fluid.
-
-    Same seeds, a normal report versus a large-effusion report: the posterior-inferior chest
-    holds far more fluid-density voxels with the effusion report. (Laterality — right versus
-    left — is not learned yet by this demo model; see its model card.)
-    """
+    """An effusion report gives dependent fluid where a normal report gives lung (same seeds)."""
     effusion = [run("Large right pleural effusion.", "Large right pleural effusion. No pneumothorax.", s) for s in SEEDS]
     normal = [run("The lungs are clear. No pleural effusion.", "No acute abnormality.", s) for s in SEEDS]
     eff = np.array([dependent_hemithorax_hu(v) for v in effusion])
     norm = np.array([dependent_hemithorax_hu(v) for v in normal])
     assert (eff - norm).mean() > 150, (eff, norm)
     assert (eff[:, 0] > norm[:, 0]).all(), (eff, norm)
+
+
+RIGHT_REPORT = "Large right pleural effusion. No pneumothorax."
+LEFT_REPORT = "Large left pleural effusion. No pneumothorax."
+NORMAL = ("The lungs are clear. No pleural effusion.", "No acute abnormality.")
+
+
+@pytest.fixture(scope="module")
+def hemithoraces(shipped):
+    """[seed, (right HU, left HU)] for the right, left and normal reports, same seeds."""
+    return {
+        "right": np.array([dependent_hemithorax_hu(run(RIGHT_REPORT, RIGHT_REPORT, s)) for s in SEEDS]),
+        "left": np.array([dependent_hemithorax_hu(run(LEFT_REPORT, LEFT_REPORT, s)) for s in SEEDS]),
+        "normal": np.array([dependent_hemithorax_hu(run(*NORMAL, s)) for s in SEEDS]),
+    }
+
+
+def test_the_side_of_the_effusion_follows_the_report(hemithoraces):
+    """What demo-v2 has learned: with the same seed, the right-effusion report makes the right
+    dependent chest denser relative to the left than the left-effusion report does, by more
+    than a phantom's right-left gap threshold; and both fill the chest compared with a normal
+    report."""
+    gap = lambda hu: hu[:, 0] - hu[:, 1]  # noqa: E731  (right minus left, per seed)
+    assert (gap(hemithoraces["right"]) - gap(hemithoraces["left"]) > RIGHT_LEFT_GAP_HU).all(), hemithoraces
+    assert (hemithoraces["right"][:, 0] - hemithoraces["normal"][:, 0] > RIGHT_LEFT_GAP_HU).all()
+    assert (hemithoraces["left"][:, 1] - hemithoraces["normal"][:, 1] > RIGHT_LEFT_GAP_HU).all()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 4 acceptance check, not met by demo-v2: a right-effusion report still adds "
+    "fluid on the left too (see the model card); strict, so a model that meets it must drop this mark",
+)
+def test_right_effusion_report_fills_the_right_hemithorax_only(hemithoraces):
+    """Issue 4's acceptance check: "Large right pleural effusion. No pneumothorax." puts fluid in
+    the right hemithorax and not in the left, and a left-effusion report mirrors it (per seed,
+    against the normal report of the same seed)."""
+    right, left, normal = hemithoraces["right"], hemithoraces["left"], hemithoraces["normal"]
+    assert (right[:, 0] - right[:, 1] > RIGHT_LEFT_GAP_HU).all(), right
+    assert (np.abs(right[:, 1] - normal[:, 1]) < UNCHANGED_SIDE_HU).all(), (right, normal)
+    assert (left[:, 1] - left[:, 0] > RIGHT_LEFT_GAP_HU).all(), left
+    assert (np.abs(left[:, 0] - normal[:, 0]) < UNCHANGED_SIDE_HU).all(), (left, normal)

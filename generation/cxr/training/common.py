@@ -52,10 +52,6 @@ def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = base_parser(prog, description)
     parser.set_defaults(preset=DEFAULT_PRESET)
     parser.add_argument(
-        "--extra-data", action="append", default=[], metavar="DIR",
-        help="supplementary data set, training cases only (repeatable); the held-out split is --data's",
-    )  # fmt: skip
-    parser.add_argument(
         "--threads", type=int, default=None,
         help="torch CPU threads (default: torch's choice); 1 is the most CPU-efficient on a busy machine",
     )  # fmt: skip

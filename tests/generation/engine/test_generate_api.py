@@ -70,6 +70,19 @@ def test_missing_weights_name_the_file_and_the_setting(tmp_path):
     assert "RADSYNTH_WEIGHTS_DIR" in text
 
 
+def test_demo_without_the_report_space_names_the_cxr_shared_space(tmp_path):
+    from generation.networks import build_autoencoder, build_unet
+    from generation.registry import load_preset
+
+    preset = load_preset("demo")
+    save_weights(build_autoencoder(preset.section("autoencoder"), 3), tmp_path / "demo" / "autoencoder.safetensors")
+    save_weights(build_unet(preset.section("unet"), 3), tmp_path / "demo" / "unet.safetensors")
+    with pytest.raises(MissingWeights) as info:
+        generate(_request(preset="demo", num_inference_steps=1), weights_dir=tmp_path)
+    assert str(tmp_path / "cxr-demo" / "shared_space.safetensors") in str(info.value)
+    assert "report space" in str(info.value)
+
+
 def _install_weights(tiny_preset_path, weights_dir):
     """Random weights saved where the tiny preset expects them."""
     from generation.networks import build_autoencoder, build_unet

@@ -37,6 +37,58 @@ def test_multi_encoder_concatenates_pooled_vectors_per_section(bert_dirs):
         assert torch.allclose(context[0, i, 16:], expected_wide[0], atol=1e-5)
 
 
+def test_token_context_appends_masked_token_states_in_each_encoders_slot(bert_dirs):
+    narrow = load_text_encoder(bert_dirs["narrow"], name="Narrow")
+    wide = load_text_encoder(bert_dirs["wide"], name="Wide")
+    multi = MultiEncoder([narrow, wide], tokens_per_section=6)
+    assert multi.context_length == 2 * (1 + 6 * 2)
+    findings, impression = ["right pleural effusion", "normal"], ["effusion", "no acute finding"]
+    context, _ = multi.encode_report(findings, impression)
+    assert context.shape == (2, multi.context_length, 40)
+    pooled, _ = MultiEncoder([narrow, wide]).encode_report(findings, impression)
+    assert torch.allclose(context[:, :2], pooled, atol=1e-5)  # the pooled tokens come first
+    # Findings block: narrow's states in channels 0-15, then wide's in 16-39, each zero elsewhere.
+    states, mask = narrow.token_states(["normal"])
+    n = int(mask.sum())
+    block = context[1, 2 : 2 + 6]
+    assert torch.allclose(block[:n, :16], states[0, :n], atol=1e-5)
+    assert torch.count_nonzero(block[:, 16:]) == 0
+    assert torch.count_nonzero(block[n:]) == 0  # padding positions are zero, like the null context
+    wide_states, _ = wide.token_states(["normal"])
+    assert torch.allclose(context[1, 8 : 8 + n, 16:], wide_states[0, :n], atol=1e-5)
+    assert torch.count_nonzero(context[1, 8:14, :16]) == 0
+    with pytest.raises(ValueError, match="tokens_per_section"):
+        MultiEncoder([narrow], tokens_per_section=-1)
+
+
+def test_report_space_adds_one_scaled_zero_padded_token_per_section(bert_dirs):
+    from generation.cxr.encoders import TextHead
+    from generation.text.report_space import ReportSpace
+
+    narrow = load_text_encoder(bert_dirs["narrow"], name="Narrow")
+    wide = load_text_encoder(bert_dirs["wide"], name="Wide")
+    torch.manual_seed(0)
+    head = TextHead(in_dim=narrow.width, dim=8, width=16, layers=1, heads=2)
+    space = ReportSpace(narrow, head, dim=8, scale=3.0, name="tiny-space")
+    multi = MultiEncoder([narrow, wide], report_space=space)
+    assert multi.context_length == 4
+    findings, impression = ["left pleural effusion", "normal"], ["effusion", "no acute finding"]
+    context, _ = multi.encode_report(findings, impression)
+    assert context.shape == (2, 4, 40)
+    pooled, _ = MultiEncoder([narrow, wide]).encode_report(findings, impression)
+    assert torch.allclose(context[:, :2], pooled, atol=1e-5)
+    for token, texts in ((2, findings), (3, impression)):
+        states, mask = narrow.token_states(texts)
+        with torch.no_grad():
+            expected = head(states, mask) * 3.0
+        assert torch.allclose(context[:, token, :8], expected, atol=1e-5)
+        assert torch.allclose(context[:, token, :8].norm(dim=-1), torch.full((2,), 3.0), atol=1e-4)
+        assert torch.count_nonzero(context[:, token, 8:]) == 0
+    too_wide = ReportSpace(narrow, TextHead(in_dim=narrow.width, dim=64, width=16, layers=1, heads=2), 64, 1.0, "big")
+    with pytest.raises(ValueError, match="wider than the 40-d context"):
+        MultiEncoder([narrow, wide], report_space=too_wide)
+
+
 def test_pooling_uses_attention_mask_in_padded_batches(bert_dirs):
     encoder = load_text_encoder(bert_dirs["wide"])
     short, long = "normal heart", "large right pleural effusion with lower lobe consolidation"

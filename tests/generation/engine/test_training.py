@@ -72,6 +72,45 @@ def test_autoencoder_then_ldm_train_checkpoint_and_resume(tmp_path, tiny_preset_
     state = json.loads((out / "checkpoints" / "step_00000003" / "state.json").read_text())
     assert state["step"] == 3 and state["lr_scheduler"]["last_epoch"] == 3
 
+    # Fine-tuning from those weights (--init-unet) keeps their latent scale factor and starts
+    # from their values, not from a fresh initialisation.
+    tuned = tmp_path / "tuned"
+    init = out / "unet.safetensors"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ldm_cmd, "make_loss_fn", _recording_loss_fn(ldm_cmd.make_loss_fn, seen := {}))
+        assert ldm_cmd.main([*common, "--out", str(tuned), "--autoencoder", str(ae_out / "autoencoder.safetensors"),
+                             "--init-unet", str(init), "--max-steps", "1"]) == 0  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["scale_factor"] == pytest.approx(first["scale_factor"])
+    assert seen["first_weights"] == pytest.approx(_first_tensor(init))
+    assert json.loads((tuned / "config.json").read_text())["init_unet"] == str(init)
+    assert ldm_cmd.main([*common, "--out", str(tmp_path / "x"), "--autoencoder", str(ae_out / "autoencoder.safetensors"),
+                         "--init-unet", str(tmp_path / "nope.safetensors")]) == 2  # fmt: skip
+    assert "nope.safetensors" in capsys.readouterr().err
+
+
+def _first_tensor(path) -> list[float]:
+    with safe_open(str(path), framework="pt") as fh:
+        name = sorted(fh.keys())[0]
+        return fh.get_tensor(name).flatten()[:8].tolist()
+
+
+def _recording_loss_fn(make, seen: dict):
+    """Wrap the LDM loss so the test sees the UNet's weights at the first step."""
+
+    def factory(*args, **kwargs):
+        loss_fn = make(*args, **kwargs)
+
+        def recorded(net, batch):
+            if "first_weights" not in seen:
+                name = sorted(net.state_dict())[0]
+                seen["first_weights"] = net.state_dict()[name].flatten()[:8].tolist()
+            return loss_fn(net, batch)
+
+        return recorded
+
+    return factory
+
 
 def test_bad_data_directories_fail_before_any_work(tmp_path, tiny_preset_path, capsys):
     args = ["--preset", str(tiny_preset_path), "--out", str(tmp_path / "out"), "--device", "cpu"]
@@ -115,3 +154,17 @@ def test_report2ct_autoencoder_training_is_disabled(tmp_path, capsys):
         == 2
     )
     assert "pretrained autoencoder" in capsys.readouterr().err
+
+
+def test_extra_data_sets_are_appended_with_prefixed_case_ids(tmp_path):
+    from generation.training.data import read_training_cases
+
+    main = write_nifti_dataset(tmp_path / "main", n_cases=2)
+    extra = write_nifti_dataset(tmp_path / "enriched", n_cases=2)
+    cases = read_training_cases(main, [extra])
+    ids = [c.case_id for c in cases]
+    assert len(ids) == len(set(ids)) == 4
+    assert ids[2:] == [f"enriched/{c.case_id}" for c in read_cases(extra)]
+    assert cases[2].ct_path.parent.parent == extra
+    with pytest.raises(DatasetError, match="does not exist"):
+        read_training_cases(main, [tmp_path / "nope"])
