@@ -74,16 +74,15 @@ def load_text_encoders(
         )
         files.extend((f"{spec['name']}/{p.name}", p) for p in encoder_weight_files(path))
     conditioning = preset.section("conditioning")
-    space = None
+    report_space = None
     if conditioning.get("report_space"):
-        space = load_report_space(preset, conditioning["report_space"], root, encoders, allow_untrained)
-        if space.files:
-            files.extend(space.files)
-        else:
-            missing.append(f"report space {space.module.name}")
-        space = space.module
+        loaded = load_report_space(preset, conditioning["report_space"], root, encoders, allow_untrained)
+        report_space = loaded.module
+        files.extend(loaded.files)
+        if not loaded.files:
+            missing.append(f"report space {report_space.name}")
     tokens = int(conditioning.get("tokens_per_section", 0))
-    return MultiEncoder(encoders, tokens_per_section=tokens, report_space=space), files, missing
+    return MultiEncoder(encoders, tokens_per_section=tokens, report_space=report_space), files, missing
 
 
 @dataclass

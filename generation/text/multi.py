@@ -6,12 +6,13 @@ two context tokens, so the UNet cross-attends to a [B, 2, D] context.
 
 A pooled sentence vector hardly tells "right pleural effusion" from "left pleural effusion"
 (MiniLM mean pools of the two reports have cosine 0.984), whereas at the laterality token the
-contextual states differ far more (cosine 0.84), which cross-attention can key on. With ``tokens_per_section = N > 0`` (a preset's
-``conditioning.tokens_per_section``) the context therefore also carries, after the two pooled
-tokens, the first N token states of each section from each encoder: padding positions are zero
-(the classifier-free "no text" context is all zeros too), and each encoder's states sit in that
-encoder's own channel slot of D so encoders of different widths share one context. A
-:class:`~generation.text.report_space.ReportSpace` adds one more token per section.
+contextual states differ far more (cosine 0.84), which cross-attention can key on. With
+``tokens_per_section = N > 0`` (a preset's ``conditioning.tokens_per_section``) the context
+therefore also carries, after the two pooled tokens, the first N token states of each section
+from each encoder: padding positions are zero (the classifier-free "no text" context is all
+zeros too), and each encoder's states sit in that encoder's own channel slot of D so encoders of
+different widths share one context. A :class:`~generation.text.report_space.ReportSpace` (a
+preset's ``conditioning.report_space``, what the demo model uses) adds one token per section.
 """
 
 from __future__ import annotations
