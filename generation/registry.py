@@ -99,12 +99,20 @@ class Preset:
         for spec in self.data["text_encoders"]:
             path = resolve_encoder_path(spec["path"], root)
             files.append(ExpectedFile(f"text encoder {spec['name']}", path, kind="dir"))
-        space = self.section("conditioning").get("report_space")
-        if space:  # another preset's shared-space text head (see generation/text/report_space.py)
-            other = load_preset(str(space.get("preset", "")))
-            path = root.parent / other.name / other.data["files"]["shared_space"]
+        space = self.report_space(weights_dir)
+        if space is not None:
+            other, path = space
             files.append(ExpectedFile(f"report space ({other.name} shared_space)", path))
         return files
+
+    def report_space(self, weights_dir: str | Path | None = None) -> tuple[Preset, Path] | None:
+        """The preset whose shared-space text head conditions this one (a preset's
+        ``conditioning.report_space``, see generation/text/report_space.py) and its weights file."""
+        space = self.section("conditioning").get("report_space")
+        if not space:
+            return None
+        other = load_preset(str(space.get("preset", "")))
+        return other, other.weights_root(weights_dir) / other.data["files"]["shared_space"]
 
     @cached_property
     def parameter_counts(self) -> dict[str, int | None]:

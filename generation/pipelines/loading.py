@@ -76,7 +76,7 @@ def load_text_encoders(
     conditioning = preset.section("conditioning")
     report_space = None
     if conditioning.get("report_space"):
-        loaded = load_report_space(preset, conditioning["report_space"], root, encoders, allow_untrained)
+        loaded = load_report_space(preset, root, encoders, allow_untrained)
         report_space = loaded.module
         files.extend(loaded.files)
         if not loaded.files:
@@ -92,15 +92,14 @@ class LoadedReportSpace:
 
 
 def load_report_space(
-    preset: Preset, config: dict, root: Path, encoders: list, allow_untrained: bool
+    preset: Preset, root: Path, encoders: list, allow_untrained: bool
 ) -> LoadedReportSpace:
     """The text head of another preset's shared space (``{"preset": "cxr-demo"}``), reading
     the token states of this preset's own encoder of the same path."""
     from generation.cxr.conditioning import default_context_scale
     from generation.cxr.encoders import SharedSpace
-    from generation.registry import load_preset
 
-    other = load_preset(str(config.get("preset", "")))
+    other, weights = preset.report_space(root.parent)
     spec = other.data["text_encoders"][0]
     path = resolve_encoder_path(spec["path"], root.parent / other.name)
     ours = [
@@ -114,7 +113,6 @@ def load_report_space(
         )
     dim = int(other.section("shared_space").get("dim", 128))
     shared = SharedSpace.from_config(other.section("shared_space"), ours[0].width)
-    weights = root.parent / other.name / other.data["files"]["shared_space"]
     files = []
     if weights.is_file():
         load_weights(shared, weights, other.name, "shared_space (report space)")

@@ -117,7 +117,7 @@ def train(args: argparse.Namespace) -> dict:
         text_encoder.to(info.device)
         fingerprint = cache_fingerprint(
             [file_sha256(ae_path), *(f"{n}:{file_sha256(p)}" for n, p in encoder_files),
-             str(preset.output_shape_zyx), str(preset.hu_range), f"tokens:{text_encoder.tokens_per_section}"]
+             str(preset.output_shape_zyx), str(preset.hu_range), f"context:{text_encoder.context_length}"]
         )  # fmt: skip
         cache_dir = out / "cache"
         build_cache(
