@@ -102,15 +102,20 @@ class Preset:
         space = self.report_space(weights_dir)
         if space is not None:
             other, path = space
-            files.append(ExpectedFile(f"report space ({other.name} shared_space)", path))
+            role = "report head" if other is self else f"report space ({other.name} shared_space)"
+            files.append(ExpectedFile(role, path))
         return files
 
     def report_space(self, weights_dir: str | Path | None = None) -> tuple[Preset, Path] | None:
-        """The preset whose shared-space text head conditions this one (a preset's
-        ``conditioning.report_space``, see generation/text/report_space.py) and its weights file."""
+        """The preset whose report space conditions this one (a preset's
+        ``conditioning.report_space``, see generation/text/report_space.py) and its weights
+        file: this preset and its own head (``{"file": ...}``), or another preset and the text
+        head of its shared space (``{"preset": ...}``)."""
         space = self.section("conditioning").get("report_space")
         if not space:
             return None
+        if space.get("file"):
+            return self, self.weights_root(weights_dir) / str(space["file"])
         other = load_preset(str(space.get("preset", "")))
         return other, other.weights_root(weights_dir) / other.data["files"]["shared_space"]
 

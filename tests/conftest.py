@@ -59,6 +59,13 @@ def untrained_weights_dir(tmp_path_factory):
     dims = preset.spatial_dims
     save_weights(build_autoencoder(preset.section("autoencoder"), dims), target / preset.data["files"]["autoencoder"])
     save_weights(build_unet(preset.section("unet"), dims), target / preset.data["files"]["unet"])
+    space = preset.section("conditioning").get("report_space") or {}
+    if space.get("file"):  # the demo model's own report head, untrained like the rest
+        from generation.phantom.facts import FACT_NAMES
+        from generation.text.report_space import ReportHead
+
+        width = int(preset.data["text_encoders"][0]["hidden_size"])
+        save_weights(ReportHead.from_config(space, FACT_NAMES, width), target / space["file"])
     # CXR jobs are cheap enough to run on the real shipped cxr-demo weights (no untrained copy).
     from generation.registry import DEFAULT_WEIGHTS_DIR
 

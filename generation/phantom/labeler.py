@@ -90,12 +90,14 @@ def normalise(text: str) -> str:
     return t
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a report section, stripped, empty ones dropped (case kept)."""
+    return [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+
+
 def _clauses(text: str) -> list[str]:
     out = []
-    for s in _SENT_SPLIT.split(normalise(text)):
-        s = s.strip()
-        if not s:
-            continue
+    for s in split_sentences(normalise(text)):
         out.extend(c for c in _CLAUSE_SPLIT.split(s) if c.strip())
     return out
 

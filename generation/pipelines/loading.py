@@ -10,11 +10,12 @@ import torch
 
 from generation.errors import GenerationError, MissingWeights
 from generation.networks import build_autoencoder, build_scheduler, build_unet
+from generation.phantom.facts import FACT_NAMES
 from generation.pipelines.report2ct import Report2CTConfig, Report2CTPipeline
 from generation.registry import Preset
 from generation.text import MultiEncoder, load_text_encoder, random_text_encoder
 from generation.text.encoder import resolve_encoder_path
-from generation.text.report_space import ReportSpace
+from generation.text.report_space import ReportHead, ReportSpace
 from generation.weights_io import combined_sha256, encoder_weight_files, load_weights
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def load_text_encoders(
-    preset: Preset, root: Path, allow_untrained: bool = False
+    preset: Preset, root: Path, allow_untrained: bool = False, report_space: bool = True
 ) -> tuple[MultiEncoder, list[tuple[str, Path]], list[str]]:
-    """The preset's encoders, the files they were read from, and the names of stand-ins."""
+    """The preset's encoders, the files they were read from, and the names of stand-ins.
+
+    ``report_space=False`` leaves the preset's report space out (training its own head)."""
     encoders, files, missing = [], [], []
     for spec in preset.data["text_encoders"]:
         path = resolve_encoder_path(spec["path"], root)
@@ -74,15 +77,15 @@ def load_text_encoders(
         )
         files.extend((f"{spec['name']}/{p.name}", p) for p in encoder_weight_files(path))
     conditioning = preset.section("conditioning")
-    report_space = None
-    if conditioning.get("report_space"):
+    space = None
+    if report_space and conditioning.get("report_space"):
         loaded = load_report_space(preset, root, encoders, allow_untrained)
-        report_space = loaded.module
+        space = loaded.module
         files.extend(loaded.files)
         if not loaded.files:
-            missing.append(f"report space {report_space.name}")
+            missing.append(f"report space {space.name}")
     tokens = int(conditioning.get("tokens_per_section", 0))
-    return MultiEncoder(encoders, tokens_per_section=tokens, report_space=report_space), files, missing
+    return MultiEncoder(encoders, tokens_per_section=tokens, report_space=space), files, missing
 
 
 @dataclass
@@ -94,12 +97,16 @@ class LoadedReportSpace:
 def load_report_space(
     preset: Preset, root: Path, encoders: list, allow_untrained: bool
 ) -> LoadedReportSpace:
-    """The text head of another preset's shared space (``{"preset": "cxr-demo"}``), reading
-    the token states of this preset's own encoder of the same path."""
+    """The report space of ``conditioning.report_space``: this preset's own trained
+    :class:`ReportHead` (``{"file": ...}``) or the text head of another preset's shared space
+    (``{"preset": "cxr-demo"}``), reading the token states of this preset's own encoder of the
+    same path."""
+    other, weights = preset.report_space(root.parent)
+    if other is preset:
+        return _load_own_report_head(preset, weights, encoders, allow_untrained)
     from generation.cxr.conditioning import default_context_scale
     from generation.cxr.encoders import SharedSpace
 
-    other, weights = preset.report_space(root.parent)
     spec = other.data["text_encoders"][0]
     path = resolve_encoder_path(spec["path"], root.parent / other.name)
     ours = [
@@ -121,6 +128,35 @@ def load_report_space(
         raise MissingWeights(str(weights), preset.name, role=f"report space ({other.name} shared_space)")
     scale = float(other.section("conditioning").get("context_scale") or default_context_scale(dim))
     return LoadedReportSpace(ReportSpace(ours[0], shared.text_head, dim, scale, other.name), files)
+
+
+def build_report_head(preset: Preset, encoders: list) -> tuple[ReportHead, object]:
+    """An untrained :class:`ReportHead` of the preset's ``conditioning.report_space`` and the
+    text encoder it reads (``"encoder"``: a text encoder name; default the first)."""
+    config = preset.section("conditioning")["report_space"]
+    names = [s["name"] for s in preset.data["text_encoders"]]
+    name = config.get("encoder", names[0])
+    if name not in names:
+        raise GenerationError(
+            f"preset {preset.name}: conditioning.report_space.encoder {name!r} is not one of its "
+            f"text encoders ({', '.join(names)})"
+        )
+    encoder = encoders[names.index(name)]
+    return ReportHead.from_config(config, FACT_NAMES, encoder.width), encoder
+
+
+def _load_own_report_head(
+    preset: Preset, weights: Path, encoders: list, allow_untrained: bool
+) -> LoadedReportSpace:
+    head, encoder = build_report_head(preset, encoders)
+    files = []
+    if weights.is_file():
+        load_weights(head, weights, preset.name, "report head")
+        files.append((f"report head/{weights.name}", weights))
+    elif not allow_untrained:
+        raise MissingWeights(str(weights), preset.name, role="report head")
+    space = ReportSpace(encoder, head.text_head, head.dim, head.context_scale, f"{preset.name} report head")
+    return LoadedReportSpace(space, files)
 
 
 def build_pipeline(

@@ -12,7 +12,8 @@ therefore also carries, after the two pooled tokens, the first N token states of
 from each encoder: padding positions are zero (the classifier-free "no text" context is all
 zeros too), and each encoder's states sit in that encoder's own channel slot of D so encoders of
 different widths share one context. A :class:`~generation.text.report_space.ReportSpace` (a
-preset's ``conditioning.report_space``, what the demo model uses) adds one token per section.
+preset's ``conditioning.report_space``: the demo model's own report head) adds one token per
+section.
 """
 
 from __future__ import annotations

@@ -4,12 +4,15 @@
 
 Half precision halves the size of what the project commits (the shared budget is 50 MB); the
 loader copies float16 tensors into the float32 modules, so inference runs as before. Metadata
-(e.g. the latent scale factor) is kept.
+(e.g. the latent scale factor) is kept. A checkpoint's UNet (``RUN/checkpoints/step_N/
+unet.safetensors``) has none: its run's scale factor and step are read from the ``state.json``
+beside it, so a checkpoint ships as completely as the run's final weights.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +27,12 @@ def ship(src: Path, dst: Path, *, half: bool) -> dict:
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     metadata = read_metadata(src)
+    checkpoint_state = src.parent / "state.json"
+    if "scale_factor" not in metadata and checkpoint_state.is_file():
+        saved = json.loads(checkpoint_state.read_text())
+        if "scale_factor" in saved.get("extra", {}):
+            metadata["scale_factor"] = str(saved["extra"]["scale_factor"])
+            metadata["step"] = str(saved.get("step", ""))
     if half:
         metadata["stored_dtype"] = "float16"
     dst.parent.mkdir(parents=True, exist_ok=True)

